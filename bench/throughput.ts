@@ -1,0 +1,106 @@
+/**
+ * Throughput: N trivial tasks (`true`) through dtf and through a bare Temporal workflow+activity, on one local
+ * server in one run, same concurrency. Prints tasks/s for both and the ratio; last line is JSON.
+ * Usage: node dist/bench/throughput.js [--tasks N] [--concurrency C] [--address host:port]
+ */
+import { Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import path from 'node:path';
+import pino from 'pino';
+import { connectClient, connectWorker } from '../src/config/connection';
+import { newBatchId, startTasks } from '../src/cli/submit';
+import { TestTaskSpec } from '../src/domain/task-spec';
+import { startLocalFleet } from '../src/server/local-fleet';
+import { startHostWorker } from '../src/workers/host-worker';
+import * as bareActivities from './bare-activities';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: size }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
+
+async function timeIt(fn: () => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
+async function main() {
+  const tasks = arg('tasks', 200);
+  const concurrency = arg('concurrency', 20);
+  const trueBin = '/bin/true';
+  const addressArg = process.argv.indexOf('--address');
+  const fleet = await startLocalFleet({
+    address: addressArg >= 0 ? process.argv[addressArg + 1] : '127.0.0.1:7255',
+    headless: true,
+    log: (m) => console.log(`[bench] ${m}`),
+  });
+  const client: Client = await connectClient({ address: fleet.address });
+
+  // dtf: a real host worker (this process), the real workflow and activity.
+  const dtfWorker = await startHostWorker({ address: fleet.address, hostId: 'bench-host', maxTasks: concurrency, logger: pino({ level: 'warn' }) });
+  // bare: the same command through the smallest workflow+activity, same connection settings and slots.
+  const { connection, namespace } = await connectWorker({ address: fleet.address });
+  const bare = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: 'bench-bare',
+    workflowsPath: path.join(__dirname, 'bare-workflow.js'),
+    activities: bareActivities,
+    maxConcurrentActivityTaskExecutions: concurrency,
+  });
+  const bareRun = bare.run();
+
+  const runBare = (n: number) =>
+    timeIt(() =>
+      inBatches([...Array(n).keys()], concurrency, (i) =>
+        client.workflow.execute('bareWorkflow', { taskQueue: 'bench-bare', workflowId: `bare-${newBatchId()}-${i}`, args: [[trueBin]] }),
+      ),
+    );
+  const runDtf = (n: number) => {
+    const batch = newBatchId();
+    const specs = [...Array(n).keys()].map((i) => TestTaskSpec.parse({ name: `t${i}`, command: [trueBin] }));
+    return timeIt(() =>
+      inBatches(specs, concurrency, async (spec) => {
+        const [h] = await startTasks(client, [spec], batch);
+        const r = await h.result();
+        if (r.status !== 'passed') throw new Error(`dtf task ${spec.name} ended ${r.status}`);
+      }),
+    );
+  };
+
+  // Warm-up (bundle load, connections, caches), then alternate so neither side gets the warmer server.
+  await runBare(10);
+  await runDtf(10);
+  let bareSeconds = 0;
+  let dtfSeconds = 0;
+  for (const half of [Math.floor(tasks / 2), tasks - Math.floor(tasks / 2)]) {
+    bareSeconds += await runBare(half);
+    dtfSeconds += await runDtf(half);
+  }
+  const bareTasksPerSecond = tasks / bareSeconds;
+  const dtfTasksPerSecond = tasks / dtfSeconds;
+  console.log(`[bench] ${tasks} tasks, concurrency ${concurrency}`);
+  console.log(`[bench] bare Temporal: ${bareTasksPerSecond.toFixed(1)} tasks/s (${bareSeconds.toFixed(2)} s)`);
+  console.log(`[bench] dtf:           ${dtfTasksPerSecond.toFixed(1)} tasks/s (${dtfSeconds.toFixed(2)} s)`);
+  bare.shutdown();
+  await bareRun;
+  await dtfWorker.shutdown();
+  await client.connection.close();
+  await fleet.stop();
+  console.log(JSON.stringify({ dtfTasksPerSecond: round(dtfTasksPerSecond), bareTasksPerSecond: round(bareTasksPerSecond), ratio: round(dtfTasksPerSecond / bareTasksPerSecond, 3) }));
+}
+
+const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,31 @@
+/** Control activities run on the workflow queue of any worker: host discovery from Temporal's own poller lists. */
+import { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { IdentityInfo, parseWorkerIdentity } from '../domain/hardware';
+
+/** A poller older than this is taken as gone; idle workers re-poll at least every ~60 s (long-poll length). */
+export const POLLER_FRESHNESS_MS = 75_000;
+
+export function createControlActivities(client: Client) {
+  return {
+    /** Live dtf hosts polling `queue` for activities, read from the worker identities Temporal reports. */
+    async listQueueHosts(queue: string): Promise<IdentityInfo[]> {
+      const res = await client.workflowService.describeTaskQueue({
+        namespace: client.options.namespace,
+        taskQueue: { name: queue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+      });
+      const now = Date.now();
+      const hosts = new Map<string, IdentityInfo>();
+      for (const poller of res.pollers ?? []) {
+        const seconds = Number(poller.lastAccessTime?.seconds ?? 0);
+        if (now - seconds * 1000 > POLLER_FRESHNESS_MS) continue;
+        const info = parseWorkerIdentity(poller.identity ?? '');
+        if (info) hosts.set(info.hostId, info);
+      }
+      return [...hosts.values()];
+    },
+  };
+}
+
+export type ControlActivities = ReturnType<typeof createControlActivities>;

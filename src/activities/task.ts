@@ -1,0 +1,321 @@
+/**
+ * runTestTask: on the host that picked the task up, checks the host fits, makes a workspace, runs the command
+ * (argv, no shell) with heartbeats and output streaming, cleans up, and on failure classifies it and throws an
+ * ApplicationFailure whose type is the category, with the error report and the in-place retry decision.
+ */
+import { Context } from '@temporalio/activity';
+import { Client } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { Classification, CompiledRule, classifyFailure } from '../domain/classification';
+import { ErrorFrequencyTracker } from '../domain/error-frequency';
+import { GpuInfo, HostHardware, bestComputeCapability } from '../domain/hardware';
+import { Placement, hostMeetsRequirement } from '../domain/placement';
+import { PolicyTableOverrides, inPlaceDecision, policyFor } from '../domain/policies';
+import type { AttemptHeartbeat, CommandSuccess, FailureMeta } from '../domain/task-result';
+import type { TestTaskSpec } from '../domain/task-spec';
+import { attemptEventSignal } from '../workflows/messages';
+import { buildErrorReport } from './error-report';
+
+export interface TaskActivityDeps {
+  hardware: HostHardware;
+  identity: string;
+  /** Root of this host's task workspaces. */
+  workRoot: string;
+  logger: Logger;
+  client: Client;
+  rules?: readonly CompiledRule[];
+  policies?: PolicyTableOverrides;
+  heartbeatIntervalMs?: number;
+  /** Grace between SIGTERM and SIGKILL when a command is stopped. */
+  killGraceMs?: number;
+}
+
+export interface RunTestTaskInput {
+  spec: TestTaskSpec;
+  placement: Placement;
+  placementIndex: number;
+  workflowId: string;
+}
+
+const TAIL_BYTES = 16 * 1024;
+
+/** Keeps the last `limit` characters of a stream. */
+export class OutputTail {
+  private text = '';
+  constructor(private readonly limit = TAIL_BYTES) {}
+  push(chunk: string): void {
+    this.text += chunk;
+    if (this.text.length > this.limit * 2) this.text = this.text.slice(-this.limit);
+  }
+  toString(): string {
+    return this.text.slice(-this.limit);
+  }
+}
+
+export function workspaceName(workflowId: string, placementIndex: number, attempt: number): string {
+  return `${workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}-p${placementIndex}-a${attempt}`;
+}
+
+export function createTaskActivities(deps: TaskActivityDeps) {
+  const tracker = new ErrorFrequencyTracker();
+  const gpuMemoryGb = Math.max(0, ...deps.hardware.gpus.map((g) => g.memoryGb));
+  const simulatedGpus: GpuInfo[] = deps.hardware.gpus.filter((g) => g.simulated);
+  const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 1_000;
+
+  async function fail(
+    input: RunTestTaskInput,
+    classification: Classification,
+    observed: { message: string; exitCode: number | null; signal: string | null; outputTail: string; durationMs: number },
+  ): Promise<never> {
+    const ctx = Context.current();
+    const { attempt } = ctx.info;
+    const policy = policyFor(classification.category, classification.kind, deps.policies, input.spec.retry);
+    const decision = inPlaceDecision(policy, classification.kind, attempt);
+    const report = await buildErrorReport({
+      classification,
+      message: observed.message,
+      exitCode: observed.exitCode,
+      signal: observed.signal,
+      outputTail: observed.outputTail,
+      ids: {
+        taskId: input.spec.name,
+        workflowId: input.workflowId,
+        runId: ctx.info.workflowExecution?.runId,
+        activityId: ctx.info.activityId,
+        attempt,
+        workerIdentity: deps.identity,
+        hostId: deps.hardware.hostId,
+      },
+      env: { ...process.env, ...input.spec.env } as Record<string, string>,
+      simulatedGpus,
+      tracker,
+    });
+    const meta: FailureMeta = {
+      attempt,
+      hostId: deps.hardware.hostId,
+      gpuMemoryGb,
+      exitCode: observed.exitCode,
+      signal: observed.signal,
+      durationMs: observed.durationMs,
+      outputTail: report.outputTail,
+      kind: classification.kind,
+      rule: classification.rule,
+      policy,
+      retryInPlace: decision.retryInPlace,
+      delayMs: decision.delayMs,
+    };
+    deps.logger.warn(
+      { task: input.spec.name, category: classification.category, kind: classification.kind, rule: classification.rule, attempt, retryInPlace: decision.retryInPlace, delayMs: decision.delayMs },
+      `task failed: ${report.message}`,
+    );
+    if (decision.retryInPlace) {
+      // Temporal retries in place without telling the workflow; tell it, so the recovery log misses nothing.
+      await deps.client.workflow
+        .getHandle(input.workflowId)
+        .signal(attemptEventSignal, {
+          placement: input.placementIndex,
+          attempt,
+          hostId: deps.hardware.hostId,
+          queue: ctx.info.taskQueue,
+          category: classification.category,
+          kind: classification.kind,
+          rule: classification.rule,
+          action: 'retry-in-place',
+          delayMs: decision.delayMs,
+          reason: report.message,
+        })
+        .catch((err: unknown) => deps.logger.warn({ err }, 'could not record the in-place retry on the workflow'));
+    }
+    throw ApplicationFailure.create({
+      type: classification.category,
+      message: report.message,
+      details: [report, meta],
+      nonRetryable: !decision.retryInPlace,
+      nextRetryDelay: decision.retryInPlace ? decision.delayMs : undefined,
+    });
+  }
+
+  async function runTestTask(input: RunTestTaskInput): Promise<CommandSuccess> {
+    const ctx = Context.current();
+    const { spec, placement } = input;
+    const { attempt } = ctx.info;
+    const log = deps.logger.child({ task: spec.name, workflowId: input.workflowId, attempt });
+    const started = Date.now();
+
+    if (attempt > 1) {
+      const previous = ctx.info.heartbeatDetails as AttemptHeartbeat | undefined;
+      await deps.client.workflow
+        .getHandle(input.workflowId)
+        .signal(attemptEventSignal, {
+          placement: input.placementIndex,
+          attempt,
+          hostId: deps.hardware.hostId,
+          queue: ctx.info.taskQueue,
+          action: 'attempt-started',
+          previousHostId: previous?.hostId,
+          reason: previous ? `attempt ${attempt} on ${deps.hardware.hostId}; attempt ${attempt - 1} ran on ${previous.hostId}` : `attempt ${attempt} on ${deps.hardware.hostId}`,
+        })
+        .catch((err: unknown) => log.warn({ err }, 'could not record the attempt start on the workflow'));
+    }
+
+    const fits = hostMeetsRequirement({ gpuMemoryGb, computeCapability: bestComputeCapability(deps.hardware) }, spec, placement);
+    if (!fits.ok) {
+      const category = gpuMemoryGb <= 0 ? 'HARDWARE_AVAILABILITY_ERROR' : 'HARDWARE_CAPABILITY_ERROR';
+      return fail(input, { category, kind: 'resource', rule: 'host-does-not-meet-requirement' }, {
+        message: `host ${deps.hardware.hostId} cannot run this task: ${fits.reason}`,
+        exitCode: null,
+        signal: null,
+        outputTail: '',
+        durationMs: 0,
+      });
+    }
+
+    const workspace = path.join(deps.workRoot, workspaceName(input.workflowId, input.placementIndex, attempt));
+    await fs.mkdir(workspace, { recursive: true });
+    const cwd = spec.cwd ? path.resolve(workspace, spec.cwd) : workspace;
+    const tail = new OutputTail();
+    let result: { exitCode: number | null; signal: string | null; spawnError?: NodeJS.ErrnoException; timedOut: boolean };
+    try {
+      result = await runCommand(spec, cwd, tail, log, ctx, {
+        heartbeat: () =>
+          ctx.heartbeat({ attempt, hostId: deps.hardware.hostId, gpuMemoryGb, elapsedMs: Date.now() - started } satisfies AttemptHeartbeat),
+        heartbeatIntervalMs,
+        killGraceMs: deps.killGraceMs ?? 2_000,
+        env: {
+          DTF_TASK: spec.name,
+          DTF_HOST: deps.hardware.hostId,
+          DTF_WORKSPACE: workspace,
+          DTF_ATTEMPT: String(attempt),
+          DTF_GPU_MEMORY_GB: String(gpuMemoryGb),
+        },
+      });
+    } finally {
+      await fs.rm(workspace, { recursive: true, force: true }).catch((err) => log.warn({ err, workspace }, 'could not remove workspace'));
+    }
+    const durationMs = Date.now() - started;
+    if (ctx.cancellationSignal.aborted) {
+      log.info('task cancelled; command stopped');
+      throw new CancelledFailure(`cancelled on ${deps.hardware.hostId}`);
+    }
+    if (result.exitCode === 0 && !result.timedOut) {
+      log.info({ durationMs }, 'task passed');
+      return { hostId: deps.hardware.hostId, exitCode: 0, durationMs, outputTail: tail.toString() };
+    }
+    const outputTail = tail.toString();
+    const message = result.spawnError
+      ? `could not start ${JSON.stringify(spec.command[0])}: ${result.spawnError.message}`
+      : result.timedOut
+        ? `command timed out after ${spec.timeoutSeconds} s`
+        : result.signal
+          ? `command killed by ${result.signal}`
+          : `command exited with code ${result.exitCode}`;
+    let classification = classifyFailure(
+      {
+        message,
+        outputTail,
+        exitCode: result.exitCode,
+        signal: result.signal,
+        exceptionType: result.spawnError?.code,
+        junitXml: await readJunit(spec, cwd),
+      },
+      deps.rules,
+    );
+    if (result.timedOut && classification.category === 'UNKNOWN_ERROR') {
+      classification = { category: 'NETWORK_TIMEOUT_ERROR', kind: 'transient', rule: 'command-timeout' };
+    }
+    return fail(input, classification, { message, exitCode: result.exitCode, signal: result.signal, outputTail, durationMs });
+  }
+
+  return { runTestTask };
+}
+
+export type TaskActivities = ReturnType<typeof createTaskActivities>;
+
+/** A JUnit report the command wrote, if it said where (DTF_JUNIT_XML in its env, relative to its cwd). */
+async function readJunit(spec: TestTaskSpec, cwd: string): Promise<string | undefined> {
+  const file = spec.env.DTF_JUNIT_XML;
+  if (!file) return undefined;
+  return fs.readFile(path.resolve(cwd, file), 'utf8').catch(() => undefined);
+}
+
+interface RunOptions {
+  heartbeat: () => void;
+  heartbeatIntervalMs: number;
+  killGraceMs: number;
+  env: Record<string, string>;
+}
+
+function runCommand(
+  spec: TestTaskSpec,
+  cwd: string,
+  tail: OutputTail,
+  log: Logger,
+  ctx: Context,
+  opts: RunOptions,
+): Promise<{ exitCode: number | null; signal: string | null; spawnError?: NodeJS.ErrnoException; timedOut: boolean }> {
+  return new Promise((resolve) => {
+    const [program, ...args] = spec.command;
+    // detached: its own process group, so stopping it stops whatever it started too.
+    const child = spawn(program, args, {
+      cwd,
+      env: { ...process.env, ...spec.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let timedOut = false;
+    let spawnError: NodeJS.ErrnoException | undefined;
+    const stopGroup = () => {
+      const kill = (sig: NodeJS.Signals) => {
+        try {
+          if (child.pid) process.kill(-child.pid, sig);
+        } catch {
+          /* already gone */
+        }
+      };
+      kill('SIGTERM');
+      setTimeout(() => kill('SIGKILL'), opts.killGraceMs).unref();
+    };
+    const stream = (name: 'stdout' | 'stderr') => {
+      let partial = '';
+      child[name]!.setEncoding('utf8').on('data', (chunk: string) => {
+        tail.push(chunk);
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) log.info({ stream: name }, line);
+      });
+      child[name]!.on('end', () => partial && log.info({ stream: name }, partial));
+    };
+    stream('stdout');
+    stream('stderr');
+    opts.heartbeat();
+    const beat = setInterval(opts.heartbeat, opts.heartbeatIntervalMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      log.warn(`command exceeded its ${spec.timeoutSeconds} s timeout; stopping it`);
+      stopGroup();
+    }, spec.timeoutSeconds * 1000);
+    const onCancel = () => {
+      log.warn('cancellation requested; stopping the command');
+      stopGroup();
+    };
+    ctx.cancellationSignal.addEventListener('abort', onCancel);
+    let settled = false;
+    const settle = (code: number | null, signal: string | null) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(beat);
+      clearTimeout(timer);
+      ctx.cancellationSignal.removeEventListener('abort', onCancel);
+      resolve({ exitCode: spawnError ? null : code, signal, spawnError, timedOut });
+    };
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      spawnError = err;
+      if (child.pid === undefined) settle(null, null); // never started: no 'close' is owed
+    });
+    child.once('close', (code, signal) => settle(code, signal ?? null));
+  });
+}

@@ -1,0 +1,306 @@
+/** `dtf`: the command line for servers, workers, submitting and inspecting test tasks. */
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import fs from 'node:fs';
+import { z } from 'zod';
+import { ConnectOptions, connectClient } from '../config/connection';
+import { loadDeploymentConfig } from '../config/deployment';
+import { CategoryName } from '../domain/categories';
+import { classifyJsonl, compileRules } from '../domain/classification';
+import { GpuInfo, HostId, parseSimulatedGpu } from '../domain/hardware';
+import { TASK_STATUSES } from '../domain/search-attributes';
+import type { TestTaskResult } from '../domain/task-result';
+import { SpecError } from '../domain/task-spec';
+import { startDevServer } from '../server/dev-server';
+import { TemporalCliNotFoundError } from '../server/temporal-cli';
+import { progressQuery, reassignUpdate, reportFailureSignal } from '../workflows/messages';
+import { startHostWorker } from '../workers/host-worker';
+import { runDemo } from './demo';
+import { asExpected, formatTable, newBatchId, readTaskFile, startTasks, waitForTasks } from './submit';
+
+/** An error whose exit code the CLI passes on: 2 for bad input (nothing started), 1 for tasks that did not pass. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got "${value}"`);
+  return n;
+};
+
+const collectGpu = (value: string, previous: GpuInfo[] = []) => {
+  try {
+    return [...previous, parseSimulatedGpu(value)];
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
+const hostIdArg = (value: string) => {
+  const parsed = HostId.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(`--host-id "${value}": ${parsed.error.issues[0].message}`);
+  return parsed.data;
+};
+
+function connectOpts(cmd: Command): ConnectOptions {
+  const o = cmd.optsWithGlobals() as { address?: string; namespace?: string; profile?: string };
+  return { address: o.address, namespace: o.namespace, profile: o.profile };
+}
+
+async function withClient<T>(cmd: Command, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connectClient(connectOpts(cmd));
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('dtf')
+    .description('dtf, the durable test fleet: run test tasks across GPU and CPU hosts on Temporal')
+    .option('--address <host:port>', 'Temporal frontend address (default: $TEMPORAL_ADDRESS, temporal.toml profile, or localhost:7233)')
+    .option('--namespace <ns>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE or "default")')
+    .option('--profile <name>', 'temporal.toml profile (default: $TEMPORAL_PROFILE or "default")')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('server')
+    .description('start a local Temporal dev server (and Web UI) with dtf\'s search attributes and dynamic config')
+    .option('--port <port>', 'frontend gRPC port', positiveInt('--port'), 7233)
+    .option('--ui-port <port>', 'Web UI port (default: port + 1000)', positiveInt('--ui-port'))
+    .option('--ip <ip>', 'address to bind', '127.0.0.1')
+    .option('--db-filename <file>', 'persist state in this SQLite file (default: in memory)')
+    .option('--headless', 'no Web UI')
+    .action(async (o: { port: number; uiPort?: number; ip: string; dbFilename?: string; headless?: boolean }) => {
+      const server = await startDevServer({ host: o.ip, port: o.port, uiPort: o.uiPort, dbFilename: o.dbFilename, headless: o.headless, log: (m) => console.error(m) });
+      console.log(`Temporal dev server on ${server.address}${server.uiUrl ? `; Web UI at ${server.uiUrl}` : ''}`);
+      console.log('Ctrl-C to stop.');
+      const stop = () => void server.stop().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      await new Promise<void>((resolve) => server.process.once('exit', () => resolve()));
+    });
+
+  program
+    .command('worker')
+    .description('serve this host\'s queues: the CPU queue, the CUDA tiers its GPUs reach, and its own host queue')
+    .option('--host-id <id>', 'host identity (default: the hostname); lets several workers on one machine act as separate hosts', hostIdArg)
+    .addOption(
+      new Option('--simulate-gpu <NAME:MEMORY_GB:COMPUTE_CAPABILITY>', 'advertise a GPU this host does NOT have (testing without a GPU); repeatable').argParser(collectGpu),
+    )
+    .option('--max-tasks <n>', 'most tasks at once on each queue', positiveInt('--max-tasks'), 2)
+    .option('--work-dir <dir>', 'where task workspaces go (default: $DTF_WORK_DIR or <tmp>/dtf-work/<host>)')
+    .option('--config <file>', 'deployment config: classifier rules, retry policies (default: $DTF_CONFIG)')
+    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; workDir?: string; config?: string }, cmd: Command) => {
+      const worker = await startHostWorker({
+        ...connectOpts(cmd),
+        hostId: o.hostId,
+        simulateGpus: o.simulateGpu,
+        maxTasks: o.maxTasks,
+        workRoot: o.workDir,
+        deployment: loadDeploymentConfig(o.config),
+      });
+      await worker.done;
+    });
+
+  program
+    .command('submit <file>')
+    .description('validate a task file (YAML/JSON: one task, a list, or {tasks, defaults}) and start one workflow per task')
+    .option('--wait', 'show progress and a final table; exit 0 only when every task passed')
+    .option('--json', 'print the final results as JSON (implies --wait)')
+    .option('--batch-id <id>', 'id shared by this batch\'s workflows (default: a new one)')
+    .action(async (file: string, o: { wait?: boolean; json?: boolean; batchId?: string }, cmd: Command) => {
+      const { tasks } = readTaskFile(file); // throws SpecError before anything starts
+      const batchId = o.batchId ?? newBatchId();
+      await withClient(cmd, async (client) => {
+        const handles = await startTasks(client, tasks, batchId);
+        if (!o.wait && !o.json) {
+          for (const h of handles) console.log(h.workflowId);
+          console.error(`started ${handles.length} task(s), batch ${batchId}; follow with: dtf list --batch ${batchId}`);
+          return;
+        }
+        const say = o.json ? (m: string) => console.error(m) : (m: string) => console.log(m);
+        say(`started ${handles.length} task(s), batch ${batchId}`);
+        const results = await waitForTasks(handles, tasks, {
+          onResult: (r, done, total) => say(`[${done}/${total}] ${r.name}: ${r.status}${r.hostId ? ` on ${r.hostId}` : ''} (${(r.durationMs / 1000).toFixed(1)} s)`),
+          onTick: (done, total) => say(`… ${done}/${total} done`),
+        });
+        if (o.json) console.log(JSON.stringify(results, null, 2));
+        else console.log(`\n${formatTable(results, tasks)}`);
+        const failed = results.filter((r) => r.status !== 'passed');
+        if (failed.length) throw new CliError(`${failed.length} of ${results.length} task(s) did not pass`, 1);
+        void asExpected;
+      });
+    });
+
+  program
+    .command('status <workflowId>')
+    .description('show one task: its status, placement and recovery log (its result when it has ended)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { json?: boolean }, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        const handle = client.workflow.getHandle(id);
+        let desc;
+        try {
+          desc = await handle.describe();
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) throw new CliError(`no task with workflow id "${id}"`, 2);
+          throw err;
+        }
+        const ended = desc.status.name !== 'RUNNING';
+        const body: Record<string, unknown> = {
+          workflowId: id,
+          temporalStatus: desc.status.name,
+          searchAttributes: Object.fromEntries(desc.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value])),
+        };
+        if (ended && desc.status.name === 'COMPLETED') body.result = (await handle.result()) as TestTaskResult;
+        else if (!ended) {
+          body.progress = await handle.query(progressQuery).catch((err: Error) => `unavailable (${err.message})`);
+          body.pendingActivities = desc.raw.pendingActivities?.map((a) => ({ attempt: a.attempt, worker: a.lastWorkerIdentity, state: a.state }));
+        }
+        console.log(o.json ? JSON.stringify(body, null, 2) : formatStatus(body));
+      });
+    });
+
+  program
+    .command('list')
+    .description('list dtf tasks (newest first), filtered by search attributes')
+    .addOption(new Option('--status <status>', 'only tasks with this DtfStatus').choices([...TASK_STATUSES]))
+    .option('--batch <id>', 'only tasks of this batch (DtfRunId)')
+    .option('--query <q>', 'extra visibility query, e.g. "DtfHardwareClass=\'cuda\'"')
+    .option('--limit <n>', 'most rows', positiveInt('--limit'), 50)
+    .option('--json', 'print JSON')
+    .action(async (o: { status?: string; batch?: string; query?: string; limit: number; json?: boolean }, cmd: Command) => {
+      const clauses = [`WorkflowType = 'testTaskWorkflow'`];
+      if (o.status) clauses.push(`DtfStatus = '${o.status}'`);
+      if (o.batch) clauses.push(`DtfRunId = '${o.batch.replace(/'/g, '')}'`);
+      if (o.query) clauses.push(`(${o.query})`);
+      await withClient(cmd, async (client) => {
+        const rows: Record<string, unknown>[] = [];
+        for await (const wf of client.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(o.limit, 100) })) {
+          const sa = Object.fromEntries(wf.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]));
+          rows.push({ workflowId: wf.workflowId, status: sa.DtfStatus ?? '-', class: sa.DtfHardwareClass ?? '-', host: sa.DtfHost ?? '-', category: sa.DtfErrorCategory ?? '-', started: wf.startTime.toISOString() });
+          if (rows.length >= o.limit) break;
+        }
+        if (o.json) return console.log(JSON.stringify(rows, null, 2));
+        if (!rows.length) return console.log('no tasks found');
+        const keys = Object.keys(rows[0]);
+        const widths = keys.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
+        console.log(keys.map((k, i) => k.toUpperCase().padEnd(widths[i])).join('  '));
+        for (const r of rows) console.log(keys.map((k, i) => String(r[k]).padEnd(widths[i])).join('  ').trimEnd());
+      });
+    });
+
+  program
+    .command('reassign <workflowId>')
+    .description('move a running task to a class (cpu, cuda), a class queue (dtf-cuda-24gb) or a host (gpu-07 / dtf-host-gpu-07)')
+    .requiredOption('--to <target>', 'where to move it')
+    .option('--reason <text>', 'why, for the recovery log')
+    .action(async (id: string, o: { to: string; reason?: string }, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        try {
+          const res = await client.workflow.getHandle(id).executeUpdate(reassignUpdate, { args: [{ to: o.to, reason: o.reason }] });
+          console.log(`reassigned ${id} to ${res.queue}`);
+        } catch (err) {
+          throw new CliError(`reassign rejected: ${rootMessage(err)}`, 2);
+        }
+      });
+    });
+
+  program
+    .command('report-failure <workflowId>')
+    .description('report the host running a task as unhealthy: the attempt is cancelled and the task placed elsewhere')
+    .requiredOption('--category <category>', 'error category, e.g. HARDWARE_PERFORMANCE_ERROR', (v: string) => parseWith(CategoryName, v, '--category'))
+    .requiredOption('--message <text>', 'what is wrong')
+    .option('--host <id>', 'the unhealthy host (default: the one running the task)', hostIdArg)
+    .action(async (id: string, o: { category: string; message: string; host?: string }, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        await client.workflow.getHandle(id).signal(reportFailureSignal, { category: o.category, message: o.message, hostId: o.host });
+        console.log(`reported ${o.category} on ${id}`);
+      });
+    });
+
+  program
+    .command('classify')
+    .description('classify error messages: one JSON object per input line ({message, exit_code?, signal?}) → {category, kind, rule}')
+    .requiredOption('--jsonl <file>', 'JSONL input file, or - for stdin')
+    .option('--config <file>', 'deployment config with extra rules (default: $DTF_CONFIG)')
+    .action((o: { jsonl: string; config?: string }) => {
+      const text = o.jsonl === '-' ? fs.readFileSync(0, 'utf8') : readOrThrow(o.jsonl);
+      const rules = compileRules(loadDeploymentConfig(o.config).classifier);
+      for (const line of classifyJsonl(text, rules)) console.log(line);
+    });
+
+  program
+    .command('demo')
+    .description('start a local server (if none), a CPU worker and two simulated CUDA workers, run the example suite')
+    .option('--suite <file>', 'task file to run', 'examples/demo-suite.yaml')
+    .option('--keep', 'leave the server and workers running afterwards')
+    .action(async (o: { suite: string; keep?: boolean }) => {
+      const ok = await runDemo({ suite: o.suite, keep: o.keep });
+      if (!ok) throw new CliError('some demo tasks did not end as expected', 1);
+    });
+
+  return program;
+}
+
+function parseWith<T>(schema: z.ZodType<T>, value: string, flag: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(`${flag} "${value}": ${parsed.error.issues[0].message}`);
+  return parsed.data;
+}
+
+function readOrThrow(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 2);
+  }
+}
+
+function rootMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown };
+  while (e?.cause) e = e.cause as typeof e;
+  return e?.message ?? String(err);
+}
+
+function formatStatus(body: Record<string, unknown>): string {
+  const lines = [`workflow ${body.workflowId}: ${body.temporalStatus}`];
+  const sa = body.searchAttributes as Record<string, unknown>;
+  lines.push(`  status ${sa.DtfStatus ?? '-'}  class ${sa.DtfHardwareClass ?? '-'}  host ${sa.DtfHost ?? '-'}  category ${sa.DtfErrorCategory ?? '-'}`);
+  const result = body.result as TestTaskResult | undefined;
+  if (result) {
+    lines.push(`  exit ${result.exitCode ?? '-'}  attempts ${result.attempts}  ${(result.durationMs / 1000).toFixed(1)} s  queue ${result.queue}`);
+    if (result.reason) lines.push(`  reason: ${result.reason}`);
+    for (const e of result.recoveryLog) {
+      lines.push(`  [p${e.placement}${e.attempt ? ` a${e.attempt}` : ''}] ${e.action}${e.to ? ` → ${e.to}` : ''}  ${e.category ?? ''} ${e.rule ? `(${e.rule})` : ''} ${e.hostId ? `on ${e.hostId}` : ''}${e.delayMs ? ` after ${e.delayMs} ms` : ''}: ${e.reason}`);
+    }
+    if (result.outputTail) lines.push('  output tail:', ...result.outputTail.trimEnd().split('\n').slice(-15).map((l) => `    ${l}`));
+  } else if (body.progress) {
+    lines.push(`  progress: ${JSON.stringify(body.progress)}`);
+    lines.push(`  pending: ${JSON.stringify(body.pendingActivities)}`);
+  }
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number; message?: string };
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return;
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) throw new CliError('', 2); // commander already printed it
+    if (err instanceof SpecError) throw new CliError(`${err.message}\nnothing was started`, 2);
+    if (err instanceof TemporalCliNotFoundError) throw new CliError(err.message, 2);
+    throw err;
+  }
+}

@@ -1,0 +1,121 @@
+/** Hardware classes, GPU-memory tiers and the task-queue names built from them. Pure: shared by workflow, worker and CLI. */
+import { z } from 'zod';
+
+export const HARDWARE_CLASSES = ['cuda', 'cpu'] as const;
+export const HardwareClass = z.enum(HARDWARE_CLASSES);
+export type HardwareClass = z.infer<typeof HardwareClass>;
+
+/** The GPU-memory ladder (GB). A host serves every tier its largest GPU reaches; a task goes to the smallest tier that covers its need. */
+export const GPU_MEMORY_TIERS_GB = [8, 16, 24, 40, 48, 80, 141] as const;
+
+/**
+ * Cards are sold by nominal size but report a little less (a "24 GB" card reports 23.99 GiB, a "16 GB" V100 15.78 GiB),
+ * so a GPU counts for a tier when it has at least this share of it.
+ */
+export const TIER_TOLERANCE = 0.95;
+
+export const QUEUE_PREFIX = 'dtf';
+/** Every worker polls this queue for workflows and for control activities (host discovery). */
+export const WORKFLOW_TASK_QUEUE = `${QUEUE_PREFIX}-workflows`;
+export const CPU_TASK_QUEUE = `${QUEUE_PREFIX}-cpu`;
+
+export const HostId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'expected a host id of lowercase letters, digits, "." and "-" (at most 63 characters)');
+
+export function cudaQueueForTier(tierGb: number): string {
+  return `${QUEUE_PREFIX}-cuda-${tierGb}gb`;
+}
+
+export function hostQueue(hostId: string): string {
+  return `${QUEUE_PREFIX}-host-${hostId}`;
+}
+
+export function hostIdFromQueue(queue: string): string | undefined {
+  const prefix = `${QUEUE_PREFIX}-host-`;
+  return queue.startsWith(prefix) ? queue.slice(prefix.length) : undefined;
+}
+
+/** Tiers a GPU of this much memory can serve. */
+export function tiersServedBy(gpuMemoryGb: number): number[] {
+  return GPU_MEMORY_TIERS_GB.filter((tier) => gpuMemoryGb >= tier * TIER_TOLERANCE);
+}
+
+/** Smallest tier covering a memory need; undefined when the need exceeds the ladder. */
+export function tierFor(minGpuMemoryGb: number): number | undefined {
+  return GPU_MEMORY_TIERS_GB.find((tier) => tier >= minGpuMemoryGb);
+}
+
+/** Smallest tier that a host with `gpuMemoryGb` cannot serve: where a GPU out-of-memory goes next. */
+export function tierAbove(gpuMemoryGb: number): number | undefined {
+  return GPU_MEMORY_TIERS_GB.find((tier) => gpuMemoryGb < tier * TIER_TOLERANCE);
+}
+
+export const GpuInfo = z.object({
+  name: z.string().min(1),
+  memoryGb: z.number().positive(),
+  computeCapability: z.number().positive().optional(),
+  /** Where this came from: real detection or the --simulate-gpu option. */
+  simulated: z.boolean().default(false),
+});
+export type GpuInfo = z.infer<typeof GpuInfo>;
+
+export const HostHardware = z.object({
+  hostId: HostId,
+  cpuModel: z.string(),
+  cpuCores: z.number().int().positive(),
+  memoryGb: z.number().nonnegative(),
+  gpus: z.array(GpuInfo),
+});
+export type HostHardware = z.infer<typeof HostHardware>;
+
+/** Parses the `--simulate-gpu NAME:MEMORY_GB:COMPUTE_CAPABILITY` option. */
+export function parseSimulatedGpu(text: string): GpuInfo {
+  const parts = text.split(':');
+  if (parts.length < 2 || parts.length > 3) {
+    throw new Error(`--simulate-gpu "${text}": expected NAME:MEMORY_GB[:COMPUTE_CAPABILITY], e.g. "RTX-4090:24:8.9"`);
+  }
+  const [name, memory, cc] = parts;
+  const memoryGb = Number(memory);
+  if (!name || !Number.isFinite(memoryGb) || memoryGb <= 0) {
+    throw new Error(`--simulate-gpu "${text}": MEMORY_GB must be a positive number of gigabytes, got "${memory}"`);
+  }
+  const computeCapability = cc === undefined || cc === '' ? undefined : Number(cc);
+  if (computeCapability !== undefined && !(Number.isFinite(computeCapability) && computeCapability > 0)) {
+    throw new Error(`--simulate-gpu "${text}": COMPUTE_CAPABILITY must be a number such as 8.6, got "${cc}"`);
+  }
+  return { name, memoryGb, computeCapability, simulated: true };
+}
+
+/** The class queues a host serves: always the CPU queue, plus one CUDA queue per tier its largest GPU reaches. */
+export function classQueuesFor(hw: Pick<HostHardware, 'gpus'>): string[] {
+  const largest = Math.max(0, ...hw.gpus.map((g) => g.memoryGb));
+  return [CPU_TASK_QUEUE, ...tiersServedBy(largest).map(cudaQueueForTier)];
+}
+
+export function bestComputeCapability(hw: Pick<HostHardware, 'gpus'>): number | undefined {
+  const ccs = hw.gpus.map((g) => g.computeCapability).filter((c): c is number => c !== undefined);
+  return ccs.length ? Math.max(...ccs) : undefined;
+}
+
+/**
+ * Worker identity as shown in the Web UI's poller list and read back by host discovery:
+ * `dtf:<hostId>:gpu<GB>:cc<X.Y>:pid<N>`. Only what placement needs travels in it.
+ */
+export function workerIdentity(hw: HostHardware, pid: number): string {
+  const largest = Math.max(0, ...hw.gpus.map((g) => g.memoryGb));
+  const cc = bestComputeCapability(hw);
+  return `dtf:${hw.hostId}:gpu${Math.round(largest * 10) / 10}:cc${cc ?? 0}:pid${pid}`;
+}
+
+export interface IdentityInfo {
+  hostId: string;
+  gpuMemoryGb: number;
+  computeCapability: number;
+}
+
+export function parseWorkerIdentity(identity: string): IdentityInfo | undefined {
+  const m = /^dtf:([a-z0-9][a-z0-9.-]*):gpu([0-9.]+):cc([0-9.]+):pid\d+$/.exec(identity);
+  if (!m) return undefined;
+  return { hostId: m[1], gpuMemoryGb: Number(m[2]), computeCapability: Number(m[3]) };
+}

@@ -1,0 +1,90 @@
+/** What a test task workflow takes, records and returns. Plain data: crosses the workflow/activity/client boundaries. */
+import type { CategoryPolicy } from './policies';
+import type { Placement } from './placement';
+import type { TaskStatus } from './search-attributes';
+import type { TestTaskSpec } from './task-spec';
+
+export interface TestTaskInput {
+  spec: TestTaskSpec;
+  /** The batch this task belongs to (`dtf submit` run id), for listing. */
+  batchId?: string;
+}
+
+/** What the activity returns when the command exits 0. */
+export interface CommandSuccess {
+  hostId: string;
+  exitCode: 0;
+  durationMs: number;
+  outputTail: string;
+}
+
+/** Second entry of an ApplicationFailure's details (the first is the ErrorReport): what the workflow decides with. */
+export interface FailureMeta {
+  /** Temporal's attempt number on this placement. */
+  attempt: number;
+  hostId: string;
+  gpuMemoryGb: number;
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  outputTail: string;
+  kind: string;
+  rule: string;
+  policy: CategoryPolicy;
+  retryInPlace: boolean;
+  delayMs: number;
+}
+
+/** Heartbeat details: what the workflow learns about an attempt whose worker died. */
+export interface AttemptHeartbeat {
+  attempt: number;
+  hostId: string;
+  gpuMemoryGb: number;
+  pid?: number;
+  elapsedMs: number;
+}
+
+export interface RecoveryLogEntry {
+  /** Workflow time, ISO. */
+  at: string;
+  placement: number;
+  attempt?: number;
+  hostId?: string;
+  queue: string;
+  category?: string;
+  kind?: string;
+  rule?: string;
+  /** retry-in-place | relocate | bigger-gpu | fallback | reassign | report-failure | record-test-failure | fail | lost */
+  action: string;
+  delayMs?: number;
+  to?: string;
+  reason: string;
+}
+
+export interface TestTaskResult {
+  name: string;
+  workflowId: string;
+  status: TaskStatus;
+  exitCode: number | null;
+  durationMs: number;
+  hostId?: string;
+  hwClass: string;
+  queue: string;
+  outputTail: string;
+  /** Activity attempts across all placements. */
+  attempts: number;
+  placements: Placement[];
+  recoveryLog: RecoveryLogEntry[];
+  category?: string;
+  reason?: string;
+  /** The last ErrorReport (see error-report.ts), when the task did not pass. */
+  report?: unknown;
+}
+
+export interface TaskProgress {
+  status: TaskStatus;
+  placement?: Placement;
+  placementsUsed: number;
+  excludedHosts: string[];
+  recoveryLog: RecoveryLogEntry[];
+}

@@ -1,0 +1,115 @@
+/** Starts `temporal server start-dev` with the project's dynamic config and search attributes, and waits until it serves. */
+import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import YAML from 'yaml';
+import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
+import { REPO_ROOT, findOrInstallTemporalCli } from './temporal-cli';
+
+export interface DevServerOptions {
+  host?: string;
+  port?: number;
+  uiPort?: number;
+  /** Persist state across restarts in this SQLite file. */
+  dbFilename?: string;
+  headless?: boolean;
+  namespace?: string;
+  log?: (msg: string) => void;
+  /** Where the server's own output goes; default: discarded. */
+  logFile?: string;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl?: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export const DYNAMIC_CONFIG_FILE = path.join(REPO_ROOT, 'temporal-config', 'dynamicconfig', 'development.yaml');
+
+/** The dynamic config file (Temporal's file format) as `--dynamic-config-value KEY=JSON` flags: one source for compose and dev. */
+export function dynamicConfigFlags(file = DYNAMIC_CONFIG_FILE): string[] {
+  if (!fs.existsSync(file)) return [];
+  const doc = (YAML.parse(fs.readFileSync(file, 'utf8')) ?? {}) as Record<string, { value: unknown; constraints?: object }[]>;
+  const flags: string[] = [];
+  for (const [key, entries] of Object.entries(doc)) {
+    // The dev server flag sets a global value; constrained entries only apply on a real cluster.
+    const global = entries.find((e) => !e.constraints || Object.keys(e.constraints).length === 0);
+    if (global) flags.push('--dynamic-config-value', `${key}=${JSON.stringify(global.value)}`);
+  }
+  return flags;
+}
+
+export function devServerArgs(opts: DevServerOptions): string[] {
+  const args = ['server', 'start-dev', '--ip', opts.host ?? '127.0.0.1', '--port', String(opts.port ?? 7233), '--log-level', 'warn'];
+  if (opts.headless) args.push('--headless');
+  else args.push('--ui-port', String(opts.uiPort ?? (opts.port ?? 7233) + 1000), '--ui-disable-news-fetch');
+  if (opts.dbFilename) args.push('--db-filename', opts.dbFilename);
+  if (opts.namespace && opts.namespace !== 'default') args.push('--namespace', opts.namespace);
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  args.push(...dynamicConfigFlags());
+  return args;
+}
+
+export function isPortOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? 7233;
+  const log = opts.log ?? (() => undefined);
+  if (await isPortOpen(host, port)) throw new Error(`port ${host}:${port} is already in use; is a Temporal server already running there?`);
+  const bin = findOrInstallTemporalCli(log);
+  const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
+  const child = spawn(bin, devServerArgs({ ...opts, host, port }), { stdio: ['ignore', out, out] });
+  let exited: number | null = null;
+  child.once('exit', (code) => (exited = code ?? -1));
+  const deadline = Date.now() + 60_000;
+  while (!(await isPortOpen(host, port))) {
+    if (exited !== null) throw new Error(`temporal server start-dev exited with code ${exited}${opts.logFile ? `; see ${opts.logFile}` : ''}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('temporal server start-dev did not open its port within 60 s');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const uiUrl = opts.headless ? undefined : `http://${host === '0.0.0.0' ? 'localhost' : host}:${opts.uiPort ?? port + 1000}`;
+  return {
+    address: `${host}:${port}`,
+    uiUrl,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (exited !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * One dtf worker process per host: detects the hardware, then serves the workflow queue (workflows and control
+ * activities), every class queue this host qualifies for, and its own host queue, on one connection.
+ */
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino, { Logger } from 'pino';
+import { createControlActivities } from '../activities/control';
+import { createTaskActivities } from '../activities/task';
+import { ConnectOptions, connectClient, connectWorker } from '../config/connection';
+import { DeploymentConfig } from '../config/deployment';
+import { compileRules } from '../domain/classification';
+import { GpuInfo, HostHardware, WORKFLOW_TASK_QUEUE, classQueuesFor, hostQueue, workerIdentity } from '../domain/hardware';
+import { detectHardware } from './hardware-detection';
+
+export interface HostWorkerOptions extends ConnectOptions {
+  hostId?: string;
+  simulateGpus?: GpuInfo[];
+  /** Most tasks this host runs at once on each of its queues. */
+  maxTasks?: number;
+  workRoot?: string;
+  logger?: Logger;
+  deployment?: DeploymentConfig;
+  /** Serve workflow tasks too (default true); a pure executor host may leave them to others. */
+  serveWorkflows?: boolean;
+}
+
+export interface RunningHostWorker {
+  hardware: HostHardware;
+  identity: string;
+  queues: string[];
+  /** Resolves when every worker has stopped (after shutdown()). */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+export function workflowBundlePath(): string | undefined {
+  const bundle = path.resolve(__dirname, '..', '..', 'workflow-bundle.js');
+  return fs.existsSync(bundle) ? bundle : undefined;
+}
+
+export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<RunningHostWorker> {
+  const logger = opts.logger ?? pino({ name: 'dtf-worker' });
+  if (!runtimeInstalled) {
+    // SDK-internal logs only when they matter; ours go through pino. Shutdown on SIGINT/SIGTERM is the SDK's.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const hardware = await detectHardware({ hostId: opts.hostId, simulateGpus: opts.simulateGpus });
+  const identity = workerIdentity(hardware, process.pid);
+  const log = logger.child({ host: hardware.hostId });
+  for (const gpu of hardware.gpus.filter((g) => g.simulated)) {
+    log.warn({ gpu }, `SIMULATING a GPU this host does not have: ${gpu.name} ${gpu.memoryGb} GB cc ${gpu.computeCapability ?? '?'} (--simulate-gpu)`);
+  }
+  const { connection, namespace } = await connectWorker(opts);
+  const client = await connectClient(opts);
+  const workRoot = opts.workRoot ?? process.env.DTF_WORK_DIR ?? path.join(os.tmpdir(), 'dtf-work', hardware.hostId);
+  fs.mkdirSync(workRoot, { recursive: true });
+  const taskActivities = createTaskActivities({
+    hardware,
+    identity,
+    workRoot,
+    logger: log,
+    client,
+    rules: compileRules(opts.deployment?.classifier),
+    policies: opts.deployment?.policies,
+  });
+  const activityQueues = [...classQueuesFor(hardware), hostQueue(hardware.hostId)];
+  const maxTasks = opts.maxTasks ?? 2;
+  const workers: Worker[] = [];
+  if (opts.serveWorkflows !== false) {
+    const bundle = workflowBundlePath();
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace,
+        identity,
+        taskQueue: WORKFLOW_TASK_QUEUE,
+        ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') }),
+        activities: createControlActivities(client),
+      }),
+    );
+  }
+  for (const taskQueue of activityQueues) {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace,
+        identity,
+        taskQueue,
+        activities: taskActivities,
+        maxConcurrentActivityTaskExecutions: maxTasks,
+        // Cancellation reaches a running command through heartbeats; keep them frequent enough for seconds-level reaction.
+        maxHeartbeatThrottleInterval: '1s',
+      }),
+    );
+  }
+  log.info({ identity, queues: activityQueues, hardware }, `dtf worker for host ${hardware.hostId} serving ${activityQueues.join(', ')}`);
+  const done = Promise.all(workers.map((w) => w.run())).then(async () => {
+    await client.connection.close().catch(() => undefined);
+    await connection.close().catch(() => undefined);
+    log.info('dtf worker stopped');
+  });
+  return {
+    hardware,
+    identity,
+    queues: activityQueues,
+    done,
+    async shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await done;
+    },
+  };
+}
+
+export type { NativeConnection };

@@ -1,0 +1,2 @@
+/** Everything the workflow bundle contains. */
+export { testTaskWorkflow } from './test-task';
