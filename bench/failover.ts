@@ -41,7 +41,7 @@ async function main() {
       let next;
       for (;;) {
         next = await pending();
-        if (next && next.attempt >= 2 && next.state === STARTED && next.lastWorkerIdentity && !next.lastWorkerIdentity.includes(`:${victimHost}:`)) break;
+        if (next && (next.attempt ?? 0) >= 2 && next.state === STARTED && next.lastWorkerIdentity && !next.lastWorkerIdentity.includes(`:${victimHost}:`)) break;
         if (Date.now() - killedAt > 60_000) throw new Error('no next attempt within 60 s');
         await sleep(25);
       }

@@ -203,7 +203,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     }
     if (result.exitCode === 0 && !result.timedOut) {
       log.info({ durationMs }, 'task passed');
-      return { hostId: deps.hardware.hostId, exitCode: 0, durationMs, outputTail: tail.toString() };
+      return { attempt, hostId: deps.hardware.hostId, exitCode: 0, durationMs, outputTail: tail.toString() };
     }
     const outputTail = tail.toString();
     const message = result.spawnError

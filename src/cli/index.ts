@@ -116,7 +116,9 @@ export function buildProgram(): Command {
     .description('validate a task file (YAML/JSON: one task, a list, or {tasks, defaults}) and start one workflow per task')
     .option('--wait', 'show progress and a final table; exit 0 only when every task passed')
     .option('--json', 'print the final results as JSON (implies --wait)')
-    .option('--batch-id <id>', 'id shared by this batch\'s workflows (default: a new one)')
+    .option('--batch-id <id>', 'id shared by this batch\'s workflows, at most 64 of [A-Za-z0-9._-] (default: a new one)', (v: string) =>
+      parseWith(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 letters, digits, ".", "_" or "-"'), v, '--batch-id'),
+    )
     .action(async (file: string, o: { wait?: boolean; json?: boolean; batchId?: string }, cmd: Command) => {
       const { tasks } = readTaskFile(file); // throws SpecError before anything starts
       const batchId = o.batchId ?? newBatchId();

@@ -12,6 +12,8 @@ export interface TestTaskInput {
 
 /** What the activity returns when the command exits 0. */
 export interface CommandSuccess {
+  /** Temporal's attempt number on this placement: earlier ones failed and were retried in place. */
+  attempt: number;
   hostId: string;
   exitCode: 0;
   durationMs: number;

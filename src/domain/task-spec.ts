@@ -71,8 +71,6 @@ export const TaskFile = z.union([
     .object({
       tasks: z.array(z.record(z.unknown())).min(1, 'expected at least one task'),
       defaults: z.record(z.unknown()).default({}),
-      /** Most tasks of this batch running at once. */
-      concurrency: z.number().int().positive().max(1000).optional(),
     })
     .strict(),
   z.array(z.record(z.unknown())).min(1, 'expected at least one task'),
@@ -101,7 +99,6 @@ export function formatZodIssues(error: z.ZodError, prefix: (string | number)[] =
 
 export interface ParsedTaskFile {
   tasks: TestTaskSpec[];
-  concurrency?: number;
 }
 
 /** Validates a whole task file (already parsed from YAML/JSON). Throws SpecError naming every bad field; returns nothing partial. */
@@ -111,16 +108,14 @@ export function parseTaskFile(data: unknown, source = 'task file'): ParsedTaskFi
   const file = shape.data;
   let raw: Record<string, unknown>[];
   let defaults: Record<string, unknown> = {};
-  let concurrency: number | undefined;
   let prefix: (i: number) => (string | number)[];
   if (Array.isArray(file)) {
     raw = file;
     prefix = (i) => [i];
   } else if ('tasks' in file && Array.isArray(file.tasks)) {
-    const batch = file as { tasks: Record<string, unknown>[]; defaults: Record<string, unknown>; concurrency?: number };
+    const batch = file as { tasks: Record<string, unknown>[]; defaults: Record<string, unknown> };
     raw = batch.tasks;
     defaults = batch.defaults;
-    concurrency = batch.concurrency;
     prefix = (i) => ['tasks', i];
   } else {
     raw = [file as Record<string, unknown>];
@@ -140,7 +135,7 @@ export function parseTaskFile(data: unknown, source = 'task file'): ParsedTaskFi
     seen.add(t.name);
   });
   if (issues.length) throw new SpecError(source, issues);
-  return { tasks, concurrency };
+  return { tasks };
 }
 
 function mergeDefaults(defaults: Record<string, unknown>, task: Record<string, unknown>): Record<string, unknown> {

@@ -214,9 +214,9 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     let outcome: Outcome;
     try {
       const ok = await scope.run(() => acts.runTestTask({ spec, placement, placementIndex: placements.length, workflowId }));
-      attempts += 1;
+      attempts += ok.attempt;
       currentHost = ok.hostId;
-      return finish('passed', { exitCode: 0, hostId: ok.hostId, outputTail: ok.outputTail, durationMs: ok.durationMs });
+      return finish('passed', { exitCode: 0, hostId: ok.hostId, outputTail: ok.outputTail });
     } catch (err) {
       outcome = await recover(err, placement);
     } finally {

@@ -80,10 +80,18 @@ test('a configuration error fails fast', async () => {
 });
 
 test('reassign: an eligible target is accepted and the task finishes there; ineligible and unknown ones are rejected', async () => {
-  const handle = await startTask(fleet.client, { name: 'long', command: node('scripts/sleep.js', '20'), host: 'rc-cpu' });
+  const handle = await startTask(fleet.client, { name: 'long', command: node('scripts/sleep.js', '6'), host: 'rc-cpu' });
   await waitUntil(async () => (await handle.describe()).raw.pendingActivities?.[0]?.state === 2 /* STARTED */);
-  await expect(handle.executeUpdate(reassignUpdate, { args: [{ to: 'cuda' }] })).rejects.toThrow(/not allowed for this task/);
-  await expect(handle.executeUpdate(reassignUpdate, { args: [{ to: 'no-such-host' }] })).rejects.toThrow(WorkflowUpdateFailedError);
+  const rejection = (to: string) => handle.executeUpdate(reassignUpdate, { args: [{ to }] }).then(
+    () => 'accepted',
+    (err: unknown) => {
+      expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+      return String((err as { cause?: { message?: string } }).cause?.message);
+    },
+  );
+  expect(await rejection('cuda')).toMatch(/class "cuda" is not allowed for this task/);
+  expect(await rejection('dtf-cuda-7gb')).toMatch(/unknown queue "dtf-cuda-7gb"/);
+  expect(await rejection('no-such-host')).toMatch(/no live worker serves host "no-such-host"/);
   const accepted = await handle.executeUpdate(reassignUpdate, { args: [{ to: 'rc-gpu-24', reason: 'test' }] });
   expect(accepted.queue).toBe('dtf-host-rc-gpu-24');
   const r = (await handle.result()) as TestTaskResult;

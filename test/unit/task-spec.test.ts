@@ -21,12 +21,10 @@ describe('task spec', () => {
   test('accepts one task, a list, or a batch with defaults merged under each task', () => {
     expect(parseTaskFile({ name: 'a', command: ['true'] }).tasks).toHaveLength(1);
     expect(parseTaskFile([{ name: 'a', command: ['true'] }, { name: 'b', command: ['true'] }]).tasks).toHaveLength(2);
-    const { tasks, concurrency } = parseTaskFile({
-      concurrency: 4,
+    const { tasks } = parseTaskFile({
       defaults: { timeoutSeconds: 30, env: { A: '1' }, hardware: { class: 'cuda', minGpuMemoryGb: 8 } },
       tasks: [{ name: 'a', command: ['x'], env: { B: '2' } }, { name: 'b', command: ['y'], hardware: { minGpuMemoryGb: 24 } }],
     });
-    expect(concurrency).toBe(4);
     expect(tasks[0]).toMatchObject({ timeoutSeconds: 30, env: { A: '1', B: '2' }, hardware: { class: 'cuda', minGpuMemoryGb: 8 } });
     expect(tasks[1].hardware).toMatchObject({ class: 'cuda', minGpuMemoryGb: 24 });
   });

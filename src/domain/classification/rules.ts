@@ -1,0 +1,877 @@
+/**
+ * The built-in classification rules, as data: an ordered table where the first matching row wins.
+ * Order encodes precedence: evidence that the host or the infrastructure is at fault (sick GPU, OOM, lost worker,
+ * network) comes before evidence about the test itself (dependencies, configuration, assertions), so that
+ * "CUDA out of memory" inside a failed pytest run is a resource problem, not a test failure. Exit-code and
+ * signal-only rows come last: they are what is left when no text is recognisable.
+ *
+ * Patterns avoid nested quantifiers and unbounded gaps (gaps are `[^\n]{0,N}`) so a 64 KiB haystack cannot make
+ * them backtrack catastrophically.
+ */
+import { DEFAULT_KIND, type BuiltInCategory, type CategoryName, type ErrorKind } from '../categories';
+
+/** One row of the table. A row matches when every condition it has matches. */
+export interface RuleDefinition {
+  /** Unique, kebab-case. Placement keys on the `gpu-oom` and `host-oom` prefixes. */
+  readonly name: string;
+  readonly category: CategoryName;
+  /** Overrides the category's default kind. */
+  readonly kind?: ErrorKind;
+  /** Tested against the message, the output tail and the JUnit failure text together. */
+  readonly pattern?: RegExp;
+  /** Exit codes; 128+n also matches signal n (shell convention), see `classify.ts`. */
+  readonly exitCodes?: readonly number[];
+  /** Signal names (`SIGKILL`); the `SIG` prefix is optional. */
+  readonly signals?: readonly string[];
+  /**
+   * Exception class names. A plain name (`MemoryError`) matches any module's class of that name; a dotted name
+   * (`torch.cuda.OutOfMemoryError`) only that class, because short names collide (java.lang.OutOfMemoryError).
+   */
+  readonly exceptionTypes?: readonly string[];
+  readonly description: string;
+}
+
+/** A row ready to match: kind resolved, lookups as sets. */
+export interface CompiledRule {
+  readonly name: string;
+  readonly category: CategoryName;
+  readonly kind: ErrorKind;
+  readonly pattern?: RegExp;
+  readonly exitCodes?: ReadonlySet<number>;
+  readonly signals?: ReadonlySet<string>;
+  readonly exceptionTypes?: ReadonlySet<string>;
+  readonly description: string;
+  readonly source: 'built-in' | 'config';
+}
+
+const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+};
+const SIGNAL_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(SIGNAL_NUMBERS).map(([name, n]) => [n, name]));
+
+/** `kill`, `SIGKILL`, `9` → `SIGKILL`; undefined when it is not a signal we know. */
+export function normalizeSignal(signal: string | null | undefined): string | undefined {
+  if (signal === null || signal === undefined) return undefined;
+  const trimmed = signal.trim().toUpperCase();
+  if (/^\d+$/.test(trimmed)) return SIGNAL_NAMES.get(Number(trimmed));
+  const name = trimmed.startsWith('SIG') ? trimmed : `SIG${trimmed}`;
+  return name in SIGNAL_NUMBERS ? name : undefined;
+}
+
+export function signalNumber(signal: string): number | undefined {
+  return SIGNAL_NUMBERS[signal];
+}
+
+export function signalName(n: number): string | undefined {
+  return SIGNAL_NAMES.get(n);
+}
+
+/** Last segment of a dotted exception name: what a plain name in a row matches. */
+export function shortExceptionName(name: string): string {
+  const trimmed = name.trim();
+  const dot = trimmed.lastIndexOf('.');
+  return dot >= 0 ? trimmed.slice(dot + 1) : trimmed;
+}
+
+export function compileRule(def: RuleDefinition, kind: ErrorKind, source: CompiledRule['source']): CompiledRule {
+  const signals = def.signals?.map((s) => normalizeSignal(s) ?? s.trim().toUpperCase());
+  return {
+    name: def.name,
+    category: def.category,
+    kind,
+    description: def.description,
+    source,
+    ...(def.pattern ? { pattern: def.pattern } : {}),
+    ...(def.exitCodes ? { exitCodes: new Set(def.exitCodes) } : {}),
+    ...(signals ? { signals: new Set(signals) } : {}),
+    ...(def.exceptionTypes ? { exceptionTypes: new Set(def.exceptionTypes.map((t) => t.trim())) } : {}),
+  };
+}
+
+const C = {
+  ALLOC: 'RESOURCE_ALLOCATION_ERROR',
+  CLEANUP: 'RESOURCE_CLEANUP_ERROR',
+  CONNECTION: 'NETWORK_CONNECTION_ERROR',
+  TIMEOUT: 'NETWORK_TIMEOUT_ERROR',
+  HW_AVAILABILITY: 'HARDWARE_AVAILABILITY_ERROR',
+  HW_CAPABILITY: 'HARDWARE_CAPABILITY_ERROR',
+  HW_PERFORMANCE: 'HARDWARE_PERFORMANCE_ERROR',
+  DISCONNECTION: 'WORKER_DISCONNECTION_ERROR',
+  CRASH: 'WORKER_CRASH_ERROR',
+  OVERLOAD: 'WORKER_OVERLOAD_ERROR',
+  EXECUTION: 'TEST_EXECUTION_ERROR',
+  DEPENDENCY: 'TEST_DEPENDENCY_ERROR',
+  CONFIGURATION: 'TEST_CONFIGURATION_ERROR',
+} as const satisfies Record<string, BuiltInCategory>;
+
+/** `Xid (PCI:0000:3b:00): 79,` and `previous Xid 149` alike. */
+const xid = (numbers: string): RegExp => new RegExp(`\\bXid\\b(?: \\([^)\\n]{0,40}\\))?:? (?:${numbers})\\b`);
+
+export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
+  // ── A sick GPU or host: strongest evidence, the host should be quarantined whatever else happened. ──
+  {
+    name: 'gpu-fallen-off-bus',
+    category: C.HW_PERFORMANCE,
+    pattern: new RegExp(`${xid('79').source}|fallen off the bus|GPU is lost|GPU lost from the bus`, 'i'),
+    description: 'The GPU dropped off the PCIe bus (Xid 79) or nvidia-smi reports it lost: power, thermals or a failing card.',
+  },
+  {
+    name: 'gpu-ecc-uncorrectable',
+    category: C.HW_PERFORMANCE,
+    pattern: /uncorrectable ECC error|ECC_UNCORRECTABLE|double bit (?:ECC )?error|\(DBE\)|Contained ECC error/i,
+    description: 'Uncorrectable (double-bit) ECC error in GPU memory.',
+  },
+  {
+    name: 'xid-memory-error',
+    category: C.HW_PERFORMANCE,
+    pattern: xid('48|63|64|92|94|95|119|120|140'),
+    description: 'Xid codes for ECC, page retirement and GSP failures.',
+  },
+  {
+    name: 'xid-nvlink-error',
+    category: C.HW_PERFORMANCE,
+    pattern: xid('74|14[4-9]|150'),
+    description: 'Xid codes for NVLink errors.',
+  },
+  {
+    name: 'xid-application-fault',
+    category: C.CRASH,
+    pattern: xid('13|31|43'),
+    description: 'Xid 13/31/43: graphics exception, MMU fault or stopped channel, usually caused by the application.',
+  },
+  {
+    name: 'xid-other',
+    category: C.HW_PERFORMANCE,
+    pattern: /\bNVRM: Xid\b/,
+    description: 'Any other Xid reported by the NVIDIA kernel driver.',
+  },
+  {
+    name: 'gpu-reset-required',
+    category: C.HW_PERFORMANCE,
+    pattern: /NV_ERR_RESET_REQUIRED|GPU (?:requires|needs) (?:a )?reset|Node Reboot Required/i,
+    description: 'The driver says the GPU needs a reset or the node a reboot.',
+  },
+  {
+    name: 'thermal-throttling',
+    category: C.HW_PERFORMANCE,
+    pattern:
+      /temperature above threshold|cpu clock throttled|thermal (?:violation|throttl\w*|slowdown)|clocks event due to thermal|HW (?:Thermal )?Slowdown\s*:\s*Active|overheat(?:ing|ed)\b/i,
+    description: 'CPU or GPU clocks throttled by temperature.',
+  },
+
+  // ── GPU missing or unusable on this host. ──
+  {
+    name: 'nvidia-driver-missing',
+    category: C.HW_AVAILABILITY,
+    pattern:
+      /nvidia-container-cli: initialization error|lib(?:nvidia-ml|cuda)\.so[.\d]*: cannot open shared object|No NVIDIA graphics adapter probed|NVIDIA probe routine|kernel driver does not appear to be running|\/proc\/driver\/nvidia\/version does not exist/i,
+    description: 'The NVIDIA kernel driver or its host libraries (libcuda, libnvidia-ml) are not present.',
+  },
+  {
+    name: 'nvml-unavailable',
+    category: C.HW_AVAILABILITY,
+    pattern: /Failed to initialize NVML|NVIDIA-SMI has failed|couldn.t communicate with the NVIDIA driver/i,
+    description: 'NVML cannot talk to the driver (not loaded, or driver/library version mismatch after an upgrade).',
+  },
+  {
+    name: 'no-cuda-device',
+    category: C.HW_AVAILABILITY,
+    pattern:
+      /No CUDA GPUs are available|no CUDA-capable device is detected|CUDA_ERROR_NO_DEVICE|cudaErrorNoDevice|Found no NVIDIA driver|No GPUs were found/i,
+    description: 'CUDA sees no device: no GPU, no driver, or CUDA_VISIBLE_DEVICES hides them.',
+  },
+  {
+    name: 'gpu-busy-or-unavailable',
+    category: C.HW_AVAILABILITY,
+    pattern: /CUDA-capable device\(s\) is\/are busy or unavailable|cudaErrorDevicesUnavailable|all CUDA-capable devices are busy/i,
+    description: 'GPUs are exclusive-process and taken, or otherwise unavailable.',
+  },
+  {
+    name: 'cuda-library-version-mismatch',
+    category: C.DEPENDENCY,
+    pattern:
+      /Outdated (?:cuDNN|CUDA|cuBLAS|cuSOLVER|cuFFT|cuSPARSE|NCCL)\b[^\n]{0,40}installation|but (?:JAX|TensorFlow|PyTorch|source) was (?:built|compiled) (?:against|with)[^\n]{0,60}|Loaded runtime (?:CuDNN|cuDNN) library: [\d.]+ but source was compiled with/i,
+    description: 'An installed CUDA library is older than the one the framework was built against.',
+  },
+  {
+    name: 'jax-cuda-backend-failed',
+    category: C.HW_AVAILABILITY,
+    pattern: /CUDA backend failed to initialize|Unable to initialize backend 'cuda'|Backend 'cuda' failed to initialize/i,
+    description: 'JAX/XLA could not initialise its CUDA backend and fell back to CPU or failed.',
+  },
+  {
+    name: 'cuda-library-not-initialized',
+    category: C.HW_AVAILABILITY,
+    pattern: /CUDNN_STATUS_NOT_INITIALIZED|CUBLAS_STATUS_NOT_INITIALIZED|CUDA_ERROR_NOT_INITIALIZED/,
+    description: 'cuDNN/cuBLAS could not create a handle: the device or driver is unusable.',
+  },
+
+  // ── Hardware capability: validation when the build lacks the target, resource when the device is too old. ──
+  {
+    name: 'build-lacks-gpu-arch',
+    category: C.HW_CAPABILITY,
+    kind: 'validation',
+    pattern:
+      /no kernel image is available for execution|CUDA capability sm_\d+ is not compatible with the current PyTorch installation|cudaErrorNoKernelImageForDevice|CUDA_ERROR_NO_BINARY_FOR_GPU|invalid device function|not compiled with (?:CUDA|GPU) (?:enabled|support)|Unsupported gpu architecture/i,
+    description: 'The binary was not compiled for this GPU architecture: fix the build, another host will not help.',
+  },
+  {
+    name: 'gpu-compute-capability-too-low',
+    category: C.HW_CAPABILITY,
+    pattern:
+      /only supports (?:Ampere|Hopper|Turing|Volta) GPUs or newer|only supported on GPUs with compute capability|requires? (?:a GPU with )?compute capability|compute capability (?:of at least|[<>]=?|below)|need at least compute capability|CUDA capability [\d. ]+is not supported|Compute Capability is lower than|kernel requires [\d.]+ capability|which is of cuda capability [\d.]+|no longer supports this GPU because it is too old|(?:bf16|bfloat16) is not supported on/i,
+    description: 'The device is too old or too small for the code (compute capability, bf16, FlashAttention): needs newer hardware.',
+  },
+  {
+    name: 'cuda-driver-too-old',
+    category: C.HW_CAPABILITY,
+    pattern: /CUDA driver version is insufficient for CUDA runtime version|cudaErrorInsufficientDriver|driver (?:on your system )?is too old/i,
+    description: 'The host driver is older than the CUDA runtime needs.',
+  },
+  {
+    name: 'cpu-illegal-instruction',
+    category: C.HW_CAPABILITY,
+    pattern: /Illegal instruction(?: \(core dumped\))?[ \t]*$|illegal hardware instruction|CPU does not support (?:AVX|AVX2|AVX-512|SSE4)|requires? (?:a CPU with )?(?:AVX2?|AVX-512|AVX512)\b/im,
+    description: 'SIGILL: the CPU lacks an instruction set (AVX, AVX2, AVX-512) the binary uses.',
+  },
+
+  // ── GPU memory. Names start with gpu-oom: placement moves the task to a bigger GPU. ──
+  {
+    name: 'gpu-oom-pytorch',
+    category: C.ALLOC,
+    pattern: /CUDA out of memory/i,
+    description: 'PyTorch caching allocator ran out of GPU memory ("CUDA out of memory. Tried to allocate ...").',
+  },
+  {
+    name: 'gpu-oom-exception-type',
+    category: C.ALLOC,
+    exceptionTypes: ['torch.cuda.OutOfMemoryError', 'torch.OutOfMemoryError'],
+    description: 'torch.cuda.OutOfMemoryError reported as the exception type.',
+  },
+  {
+    name: 'gpu-oom-cuda-driver',
+    category: C.ALLOC,
+    pattern: /CUDA_ERROR_OUT_OF_MEMORY|cudaErrorMemoryAllocation|CUDA error: out of memory|cuda runtime error \(2\) : out of memory/i,
+    description: 'The CUDA driver or runtime could not allocate device memory.',
+  },
+  {
+    name: 'gpu-oom-cuda-library-alloc',
+    category: C.ALLOC,
+    pattern: /CUBLAS_STATUS_ALLOC_FAILED|CUDNN_STATUS_ALLOC_FAILED|CUFFT_ALLOC_FAILED|CUSOLVER_STATUS_ALLOC_FAILED/,
+    description: 'cuBLAS/cuDNN could not allocate its workspace on the GPU.',
+  },
+  {
+    name: 'host-oom-tensorflow-cpu',
+    category: C.ALLOC,
+    pattern: /OOM when allocating tensor[^\n]{0,300}device:CPU/,
+    description: 'TensorFlow ran out of host memory allocating a tensor on the CPU.',
+  },
+  {
+    name: 'gpu-oom-tensorflow',
+    category: C.ALLOC,
+    pattern: /OOM when allocating tensor|ResourceExhaustedError[^\n]{0,40}OOM/,
+    description: 'TensorFlow ResourceExhaustedError: OOM when allocating tensor (GPU allocator).',
+  },
+  {
+    name: 'gpu-oom-xla',
+    category: C.ALLOC,
+    pattern: /RESOURCE_EXHAUSTED:[^\n]{0,20}Out of memory|Resource exhausted: Out of memory|BufferAssignment OOM|bfc_allocator[^\n]{0,80}ran out of memory/i,
+    description: 'XLA (JAX/TensorFlow) device allocator: "RESOURCE_EXHAUSTED: Out of memory while trying to allocate".',
+  },
+
+  // ── Host memory. Names start with host-oom: placement moves the task to a host with more memory. ──
+  {
+    name: 'host-oom-kernel-killer',
+    category: C.ALLOC,
+    pattern: /Out of memory: Kill(?:ed)? process|\boom-kill:|invoked oom-killer|Memory cgroup out of memory|\bOOMKilled\b/,
+    description: 'The Linux OOM killer (or a cgroup limit) killed the process.',
+  },
+  {
+    name: 'host-oom-killed-sigkill',
+    category: C.ALLOC,
+    pattern: /Killed[ \t]*$|\b\d+ Killed[ \t]{2,}\S/m,
+    exitCodes: [137],
+    description: 'A shell reports "Killed" (alone, or `<pid> Killed  <command>` from a script) with exit 137: SIGKILL, almost always the OOM killer.',
+  },
+  {
+    name: 'host-oom-python-memoryerror',
+    category: C.ALLOC,
+    pattern: /\b(?:_Array)?MemoryError\b|Unable to allocate [\d.]+ ?[KMGTPE]i?B for an array/i,
+    description: 'Python MemoryError / numpy "Unable to allocate N GiB for an array".',
+  },
+  {
+    name: 'host-oom-exception-type',
+    category: C.ALLOC,
+    exceptionTypes: ['MemoryError', '_ArrayMemoryError'],
+    description: 'MemoryError reported as the exception type.',
+  },
+  {
+    name: 'runtime-heap-limit',
+    category: C.ALLOC,
+    pattern: /JavaScript heap out of memory|Reached heap limit|Ineffective mark-compacts near heap limit|java\.lang\.OutOfMemoryError|Java heap space|GC overhead limit exceeded/,
+    description: 'A managed runtime hit its heap limit (V8 --max-old-space-size, JVM -Xmx): more memory or a higher limit.',
+  },
+  {
+    name: 'evicted-low-on-resource',
+    category: C.ALLOC,
+    pattern: /The node was low on resource|\bReason:\s+Evicted\b/,
+    description: 'Kubernetes evicted the pod because the node ran low on memory or disk.',
+  },
+  {
+    name: 'out-of-memory-generic',
+    category: C.ALLOC,
+    pattern: /Cannot allocate memory|\bENOMEM\b|std::bad_alloc|\bout of memory\b/i,
+    description: 'Some allocator ran out of memory (host or device, not stated).',
+  },
+  {
+    name: 'disk-full',
+    category: C.ALLOC,
+    pattern: /No space left on device|\bENOSPC\b/i,
+    description: 'The file system is full (ENOSPC).',
+  },
+  {
+    name: 'disk-quota-exceeded',
+    category: C.ALLOC,
+    pattern: /Disk quota exceeded|\bEDQUOT\b/i,
+    description: 'The user or project disk quota is exhausted.',
+  },
+  {
+    name: 'read-only-file-system',
+    category: C.ALLOC,
+    pattern: /Read-only file system|\bEROFS\b/,
+    description: 'The workspace file system is read-only (often remounted read-only after disk errors).',
+  },
+  {
+    name: 'too-many-open-files',
+    category: C.ALLOC,
+    pattern: /\bEMFILE\b|\bENFILE\b|Too many open files/i,
+    description: 'File descriptor limit reached.',
+  },
+
+  // ── Deterministic GPU faults: the same input will fail the same way. ──
+  {
+    name: 'cuda-device-side-assert',
+    category: C.CRASH,
+    pattern: /device-side assert triggered|cudaErrorAssert\b/,
+    description: 'A CUDA kernel assertion fired (typically an out-of-range index).',
+  },
+  {
+    name: 'cuda-illegal-memory-access',
+    category: C.CRASH,
+    pattern: /illegal memory access was encountered|cudaErrorIllegalAddress|CUDA_ERROR_ILLEGAL_ADDRESS|misaligned address|unspecified launch failure/i,
+    description: 'A CUDA kernel accessed invalid memory.',
+  },
+  {
+    name: 'cuda-library-execution-failed',
+    category: C.CRASH,
+    pattern: /CUBLAS_STATUS_EXECUTION_FAILED|CUBLAS_STATUS_INTERNAL_ERROR|CUDNN_STATUS_EXECUTION_FAILED|CUDNN_STATUS_INTERNAL_ERROR/,
+    description: 'A cuBLAS/cuDNN kernel failed to execute.',
+  },
+
+  // ── Crashes that name their cause; specific framework messages before generic signals. ──
+  {
+    name: 'ray-worker-died',
+    category: C.CRASH,
+    kind: 'resource',
+    pattern: /worker process has died|Worker unexpectedly exits/i,
+    description: 'Ray reports the worker process died (SIGKILL/OOM-killer is the usual cause).',
+  },
+
+  // ── The worker or its host went away. ──
+  {
+    name: 'ci-agent-offline',
+    category: C.DISCONNECTION,
+    pattern:
+      /(?:Agent|Slave) went offline during the build|ChannelClosedException|Backing channel [^\n]{0,160} is disconnected|lost communication with the server|runner has received a shutdown signal/i,
+    description: 'The CI agent/runner lost its connection to the controller mid-build.',
+  },
+  {
+    name: 'heartbeat-timeout',
+    category: C.DISCONNECTION,
+    pattern: /heartbeat[^\n]{0,40}time(?:d ?)?out|TIMEOUT_TYPE_HEARTBEAT|missed heartbeats?|lack of heartbeat/i,
+    description: 'The worker stopped heartbeating (Temporal heartbeat timeout: the worker died or stalled).',
+  },
+  {
+    name: 'cluster-node-lost',
+    category: C.DISCONNECTION,
+    pattern:
+      /Lost all workers|node (?:has )?(?:crashed|died|been marked (?:as )?dead)|\bNodeLost\b|stream closed to scheduler|lost connection to (?:the )?(?:scheduler|coordinator|controller|master|head node)/i,
+    description: 'The scheduler lost the node or the worker lost the scheduler.',
+  },
+
+  // ── Crash signals in text. ──
+  {
+    name: 'segmentation-fault',
+    category: C.CRASH,
+    pattern: /Segmentation fault|segmentation violation|signal 11\b|:\s?SIGSEGV\)|received signal SIGSEGV|\[signal (?:SIGSEGV|0xb)\b/i,
+    description: 'SIGSEGV: a deterministic native crash (segfault on import, bad extension build).',
+  },
+  {
+    name: 'go-runtime-fatal-signal',
+    category: C.CRASH,
+    pattern: /unexpected signal during runtime execution/,
+    description: 'The Go runtime caught a fatal signal.',
+  },
+  {
+    name: 'aborted-core-dumped',
+    category: C.CRASH,
+    pattern: /Aborted \(core dumped\)|\(core dumped\)|\bSIGABRT\b|terminate called after throwing/,
+    description: 'SIGABRT or another core dump: a deterministic abort.',
+  },
+  {
+    name: 'killed-by-sigkill',
+    category: C.CRASH,
+    kind: 'resource',
+    pattern: /(?:failed|killed|terminated|exited|interrupted) (?:with|by) signal[ :"']{0,3}(?:9\b|SIGKILL|KILL\b)/i,
+    description: 'SIGKILL named in the output (OOM killer or a supervisor): another host may succeed.',
+  },
+  {
+    name: 'terminated-by-sigterm',
+    category: C.DISCONNECTION,
+    pattern: /got signal: 15\b|Received 15 death signal|closing signal SIGTERM|(?:killed|terminated|interrupted) by signal[ :"']{0,3}(?:15\b|SIGTERM)/i,
+    description: 'SIGTERM from outside: the worker is being shut down or preempted.',
+  },
+  {
+    name: 'interrupted-sigint',
+    category: C.DISCONNECTION,
+    pattern: /^KeyboardInterrupt\b/m,
+    description: 'KeyboardInterrupt / SIGINT: the run was interrupted from outside.',
+  },
+  {
+    name: 'interrupted-exception-type',
+    category: C.DISCONNECTION,
+    exceptionTypes: ['KeyboardInterrupt'],
+    description: 'KeyboardInterrupt reported as the exception type.',
+  },
+
+  // ── Backpressure from a service: back off, honour Retry-After. Before network rules: a 503 is a reply, not a broken link. ──
+  {
+    name: 'http-429-too-many-requests',
+    category: C.OVERLOAD,
+    pattern: /Too Many Requests|HTTP\/\d(?:\.\d)? 429\b|status(?: code)?[ :=]{1,3}429\b/i,
+    description: 'HTTP 429 Too Many Requests.',
+  },
+  {
+    name: 'rate-limited',
+    category: C.OVERLOAD,
+    pattern: /rate[ -]?limit(?:ed|ing)?\b[^\n]{0,40}(?:exceeded|reached|hit)|exceeded the [^\n]{0,40}rate limit|\brate limited\b|\bRetry-After\b|auth rate exceeded|throttled by (?:the )?(?:server|service|API)/i,
+    description: 'A rate limit was exceeded.',
+  },
+  {
+    name: 'service-overloaded',
+    category: C.OVERLOAD,
+    pattern:
+      /\b503\b[^\n]{0,80}(?:overload|capacity|Service Unavailable|Unavailable)|Service (?:Temporarily )?Unavailable|server (?:is )?overloaded|model is overloaded|(?:is )?at capacity\b|capacity problems|No server is available to handle this request/i,
+    description: 'HTTP 503 or an explicit "overloaded / at capacity" reply.',
+  },
+  {
+    name: 'grpc-resource-exhausted',
+    category: C.OVERLOAD,
+    pattern: /RESOURCE_EXHAUSTED|StatusCode\.RESOURCE_EXHAUSTED|StatusCode=ResourceExhausted|Resource has been exhausted/,
+    description: 'gRPC RESOURCE_EXHAUSTED: quota or server-side limit.',
+  },
+  {
+    name: 'queue-full',
+    category: C.OVERLOAD,
+    pattern: /queue (?:is )?full|too many pending (?:requests|tasks)|backlog (?:is )?full/i,
+    description: 'A server-side queue is full.',
+  },
+
+  // ── Network. Timeouts first: "connect ETIMEDOUT" is a timeout, not a refused connection. ──
+  {
+    name: 'nccl-watchdog-timeout',
+    category: C.TIMEOUT,
+    pattern: /Watchdog caught collective operation timeout|watchdog got stuck|collective operation timeout|NCCL[^\n]{0,60}timed out/i,
+    description: 'A NCCL collective did not finish in time (a rank hung or the interconnect stalled).',
+  },
+  {
+    name: 'nccl-system-error',
+    category: C.CONNECTION,
+    pattern: /unhandled system error|ncclSystemError|ncclRemoteError|NCCL WARN NET\/|NCCL error[^\n]{0,80}remote process exited/i,
+    description: 'NCCL failed a socket/IB system call or lost a peer.',
+  },
+  {
+    name: 'grpc-deadline-exceeded',
+    category: C.TIMEOUT,
+    pattern: /DEADLINE_EXCEEDED|Deadline Exceeded|deadline exceeded after/i,
+    description: 'gRPC DEADLINE_EXCEEDED.',
+  },
+  {
+    name: 'connect-etimedout',
+    category: C.TIMEOUT,
+    pattern: /\bETIMEDOUT\b|Connection timed out|\bESOCKETTIMEDOUT\b/,
+    description: 'Connecting or reading timed out at the socket level.',
+  },
+  {
+    name: 'read-timeout',
+    category: C.TIMEOUT,
+    pattern: /Read timed out|ReadTimeout(?:Error)?\b|ConnectTimeout(?:Error)?\b|read operation timed out|socket\.timeout/,
+    description: 'HTTP client read or connect timeout (requests/urllib3).',
+  },
+  {
+    name: 'timeout-generic',
+    category: C.TIMEOUT,
+    pattern: /Request timed out|operation timed out|\btimed out after\b|gateway time-?out|\b504\b[^\n]{0,20}Gateway/i,
+    description: 'Some request timed out.',
+  },
+  {
+    name: 'timeout-exception-type',
+    category: C.TIMEOUT,
+    exceptionTypes: ['TimeoutError', 'ReadTimeout', 'ConnectTimeout', 'ReadTimeoutError', 'timeout'],
+    description: 'A timeout reported as the exception type.',
+  },
+  {
+    name: 'connection-refused',
+    category: C.CONNECTION,
+    pattern: /\bECONNREFUSED\b|Connection refused|ConnectionRefusedError|actively refused/i,
+    description: 'Nothing listened at the address (ECONNREFUSED).',
+  },
+  {
+    name: 'connection-reset',
+    category: C.CONNECTION,
+    pattern: /\bECONNRESET\b|Connection reset by peer|ConnectionResetError|socket hang up|Connection aborted|\bECONNABORTED\b/i,
+    description: 'The peer reset or aborted the connection (ECONNRESET, socket hang up).',
+  },
+  {
+    name: 'broken-pipe',
+    category: C.CONNECTION,
+    pattern: /Broken pipe|BrokenPipeError|\bEPIPE\b/,
+    description: 'Writing to a closed connection or pipe.',
+  },
+  {
+    name: 'dns-resolution-failure',
+    category: C.CONNECTION,
+    pattern:
+      /Temporary failure in name resolution|Name or service not known|nodename nor servname provided|\bEAI_AGAIN\b|\bENOTFOUND\b|getaddrinfo (?:failed|EAI_\w+|ENOTFOUND)|Could not resolve host|failed to lookup address/i,
+    description: 'DNS lookup failed.',
+  },
+  {
+    name: 'tls-failure',
+    category: C.CONNECTION,
+    pattern:
+      /CERTIFICATE_VERIFY_FAILED|certificate verify failed|unable to get local issuer certificate|SSL certificate problem|self[- ]signed certificate|TLS handshake (?:timeout|failed|error)|SSL(?:Error|_ERROR_\w+)|wrong version number/i,
+    description: 'TLS handshake or certificate verification failed.',
+  },
+  {
+    name: 'grpc-unavailable',
+    category: C.CONNECTION,
+    pattern: /\b14 UNAVAILABLE\b|StatusCode\.UNAVAILABLE|StatusCode="Unavailable"|\bUNAVAILABLE: |failed to connect to all addresses|\(UNAVAILABLE\)/,
+    description: 'gRPC UNAVAILABLE: could not reach the server.',
+  },
+  {
+    name: 'network-unreachable',
+    category: C.CONNECTION,
+    pattern: /Network is unreachable|No route to host|\bENETUNREACH\b|\bEHOSTUNREACH\b|NewConnectionError|Failed to establish a new connection/i,
+    description: 'No route to the peer.',
+  },
+  {
+    name: 'connection-exception-type',
+    category: C.CONNECTION,
+    exceptionTypes: ['ConnectionError', 'ConnectionRefusedError', 'ConnectionResetError', 'BrokenPipeError'],
+    description: 'A connection error reported as the exception type.',
+  },
+
+  // ── Cleanup of what a run left behind. ──
+  {
+    name: 'device-busy-on-cleanup',
+    category: C.CLEANUP,
+    pattern:
+      /(?:cannot remove|failed to remove|unable to remove|umount|unmount|rmdir|unlinkat|rename)[^\n]{0,300}(?:Device or resource busy|device is busy|Device busy|Device is Busy|target is busy)|target is busy|umount: [^\n]{0,200}: device is busy/i,
+    description: 'Removing or unmounting failed because something still holds the mount or file.',
+  },
+  {
+    name: 'directory-not-empty',
+    category: C.CLEANUP,
+    pattern: /Directory not empty|\bENOTEMPTY\b/,
+    description: 'rmdir/rmtree raced with a writer (Directory not empty).',
+  },
+  {
+    name: 'file-locked-on-delete',
+    category: C.CLEANUP,
+    pattern: /EBUSY: resource busy or locked, (?:unlink|rmdir|rm|rename)|being used by another process/i,
+    description: 'A file could not be deleted because a process still has it open (leaked handle).',
+  },
+  {
+    name: 'cleanup-failed',
+    category: C.CLEANUP,
+    pattern: /failed to (?:clean ?up|delete|remove) (?:the )?(?:temporary|temp|workspace|directory|container|volume|mount)|leaked (?:handles?|file descriptors?|semaphore objects?|shared_memory)/i,
+    description: 'Cleanup of a workspace, container or handle failed.',
+  },
+
+  // ── Dependencies: what the test needs is not installed or cannot be resolved. ──
+  {
+    name: 'python-module-not-found',
+    category: C.DEPENDENCY,
+    pattern: /ModuleNotFoundError|No module named\b/,
+    description: 'Python import of a missing module.',
+  },
+  {
+    name: 'python-import-error',
+    category: C.DEPENDENCY,
+    pattern: /ImportError: cannot import name|ImportError: DLL load failed/,
+    description: 'A name is missing from an installed module (version mismatch).',
+  },
+  {
+    name: 'dependency-exception-type',
+    category: C.DEPENDENCY,
+    exceptionTypes: ['ModuleNotFoundError', 'ImportError'],
+    description: 'An import failure reported as the exception type.',
+  },
+  {
+    name: 'shared-library-missing',
+    category: C.DEPENDENCY,
+    pattern: /cannot open shared object file|error while loading shared libraries|Could not load dynamic library|Library not loaded:|image not found/i,
+    description: 'A shared library (.so/.dylib) is missing, e.g. libcudart from the CUDA toolkit or libGL.',
+  },
+  {
+    name: 'pip-resolution-impossible',
+    category: C.DEPENDENCY,
+    pattern: /ResolutionImpossible|conflicting dependencies|dependencies could not be resolved|Could not find a version that matches/i,
+    description: 'The resolver found no set of versions that satisfies every requirement.',
+  },
+  {
+    name: 'pip-no-matching-distribution',
+    category: C.DEPENDENCY,
+    kind: 'permanent',
+    pattern: /No matching distribution found for|Could not find a version that satisfies the requirement/,
+    description: 'The requested package or version does not exist on the index.',
+  },
+  {
+    name: 'npm-eresolve',
+    category: C.DEPENDENCY,
+    pattern: /\bERESOLVE\b|unable to resolve dependency tree|Could not resolve dependency/,
+    description: 'npm could not resolve the dependency tree (peer dependency conflict).',
+  },
+  {
+    name: 'npm-package-not-found',
+    category: C.DEPENDENCY,
+    kind: 'permanent',
+    pattern: /npm ERR! code E404|npm ERR! 404\b|is not in (?:the|this) (?:npm )?registry|\bE404\b/,
+    description: 'The package or version is not in the registry (E404).',
+  },
+  {
+    name: 'node-module-not-found',
+    category: C.DEPENDENCY,
+    pattern: /Cannot find module|\bERR_MODULE_NOT_FOUND\b|Cannot find package '|\bMODULE_NOT_FOUND\b/,
+    description: 'Node/Jest cannot resolve a module ("Cannot find module ... from ...").',
+  },
+  {
+    name: 'shell-command-not-found',
+    category: C.DEPENDENCY,
+    pattern: /command not found|\bsh: (?:\d+: )?[^\n]{1,200}: not found[ \t]*$|is not recognized as an internal or external command|executable file not found in \$PATH/m,
+    description: 'The shell could not find a program.',
+  },
+  {
+    name: 'shell-exit-127-no-such-file',
+    category: C.DEPENDENCY,
+    pattern: /No such file or directory/,
+    exitCodes: [127],
+    description: 'Exit 127 with "No such file or directory": the program or its interpreter is missing.',
+  },
+
+  // ── Configuration: the spec, the config file or the command line is wrong. Retrying will not help. ──
+  {
+    name: 'cli-unrecognized-arguments',
+    category: C.CONFIGURATION,
+    pattern: /error: unrecognized arguments:|unrecognized (?:command[- ]line )?option|unknown (?:command[- ]line )?option|Unknown argument|no such option|invalid option\b/i,
+    description: 'The command line has options the program does not accept (often a missing pytest plugin).',
+  },
+  {
+    name: 'pytest-fixture-not-found',
+    category: C.CONFIGURATION,
+    pattern: /fixture '[^'\n]{1,100}' not found/,
+    description: 'A pytest fixture is missing (plugin not installed or conftest not found).',
+  },
+  {
+    name: 'pytest-config-file-error',
+    category: C.CONFIGURATION,
+    pattern:
+      /(?:pytest\.ini|tox\.ini|setup\.cfg|pyproject\.toml|conftest\.py)[^\n]{0,60}(?:unexpected line|no section header|Invalid|parse error|could not load)|MissingSectionHeaderError|configparser\.\w+Error/,
+    description: 'The test runner configuration file cannot be parsed.',
+  },
+  {
+    name: 'pytest-collection-error',
+    category: C.CONFIGURATION,
+    pattern: /ERROR collecting|errors? during collection|ImportMismatchError|no tests ran|collected 0 items/,
+    description: 'pytest could not collect the tests.',
+  },
+  {
+    name: 'yaml-syntax-error',
+    category: C.CONFIGURATION,
+    pattern: /yaml\.(?:scanner|parser|constructor)\.\w+Error|\bScannerError\b|mapping values are not allowed|could not find expected ':'|YAMLException|while parsing a (?:block|flow) mapping/,
+    description: 'A YAML file does not parse.',
+  },
+  {
+    name: 'config-validation-error',
+    category: C.CONFIGURATION,
+    pattern:
+      /ValidationError|validation errors? for\b|Config(?:uration)? validation error|invalid configuration|Invalid config(?:uration)?\b|is not valid under any of the given schemas|Additional properties are not allowed|Field required \[type=missing/i,
+    description: 'The configuration fails schema validation.',
+  },
+  {
+    name: 'invalid-option-value',
+    category: C.CONFIGURATION,
+    pattern: /Invalid value for\b|invalid choice:|is not a valid (?:boolean|integer|choice|value)|invalid literal for int\(\)/i,
+    description: 'An option or parameter has a value of the wrong type or out of range.',
+  },
+  {
+    name: 'config-key-missing',
+    category: C.CONFIGURATION,
+    pattern: /KeyError: '(?:[\w.-]*(?:config|conf|cfg|settings|option)[\w.-]*)'/i,
+    description: 'A required configuration key is missing.',
+  },
+  {
+    name: 'config-exception-type',
+    category: C.CONFIGURATION,
+    exceptionTypes: ['ValidationError', 'ScannerError', 'ParserError', 'YAMLError', 'ConfigError', 'ConfigurationError'],
+    description: 'A configuration error reported as the exception type.',
+  },
+  {
+    name: 'permission-denied-exec',
+    category: C.CONFIGURATION,
+    pattern: /Permission denied/i,
+    exitCodes: [126],
+    description: 'Exit 126 with "Permission denied": the script is not executable or the path is not accessible.',
+  },
+  {
+    name: 'eacces-permission-denied',
+    category: C.CONFIGURATION,
+    pattern: /\bEACCES\b|permission denied, (?:open|mkdir|scandir|access|unlink)/i,
+    description: 'Node EACCES: the process may not access a path.',
+  },
+
+  // ── The test ran and its checks failed: a test failure, not an infrastructure error. ──
+  {
+    name: 'pytest-failed-assertion',
+    category: C.EXECUTION,
+    pattern: /^[ \t]*FAILED \S+::\S+|^E[ \t]+(?:assert\b|AssertionError\b)/m,
+    description: 'pytest reported failed assertions.',
+  },
+  {
+    name: 'assertion-error',
+    category: C.EXECUTION,
+    pattern: /AssertionError\b|AssertionFailedError|ComparisonFailure/,
+    description: 'An AssertionError (Python, Node, Java, JUnit, opentest4j).',
+  },
+  {
+    name: 'assertion-exception-type',
+    category: C.EXECUTION,
+    exceptionTypes: ['AssertionError', 'AssertionFailedError', 'ComparisonFailure'],
+    description: 'An assertion failure reported as the exception type.',
+  },
+  {
+    name: 'jest-expectation-failed',
+    category: C.EXECUTION,
+    pattern: /expect\(received\)\.\w+\(|Expected:[^\n]{0,200}\n\s*Received:|Expected value to (?:be|equal)/,
+    description: 'A Jest expectation failed (expect(received).toBe(expected)).',
+  },
+  {
+    name: 'rust-assertion-panic',
+    category: C.EXECUTION,
+    pattern: /assertion `?\(?left == right\)?`? failed|panicked at[^\n]{0,160}assertion failed|^assertion failed: /m,
+    description: 'A Rust assert!/assert_eq! panicked.',
+  },
+  {
+    name: 'junit-style-failure',
+    category: C.EXECUTION,
+    pattern: /<<< FAILURE!|expected:? ?<[^>\n]{0,200}> but was:? ?<|Tests run: \d+, Failures: [1-9]|^--- FAIL: Test/m,
+    description: 'JUnit/Surefire or go test reported a failed test.',
+  },
+  {
+    name: 'unittest-failure',
+    category: C.EXECUTION,
+    pattern: /^FAIL: test\w*|^FAILED \((?:failures|errors)=\d+/m,
+    description: 'Python unittest reported a failure.',
+  },
+  {
+    name: 'array-mismatch',
+    category: C.EXECUTION,
+    pattern: /Mismatched elements: \d+ \/ \d+|Arrays are not (?:almost )?equal|Not equal to tolerance/,
+    description: 'numpy.testing / torch.testing comparison failed.',
+  },
+  {
+    name: 'test-summary-failed',
+    category: C.EXECUTION,
+    pattern: /Test Suites: \d+ failed|Tests:\s+\d+ failed|\b\d+ failed(?:, \d+ (?:passed|deselected|skipped|errors?))*(?: in [\d.]+s)?\b[ =]*$/m,
+    description: 'A test runner summary line reports failed tests.',
+  },
+
+  // ── Nothing recognisable in the text: the exit code or signal is all the evidence there is. ──
+  {
+    name: 'exit-sigill',
+    category: C.HW_CAPABILITY,
+    exitCodes: [132],
+    description: 'Killed by SIGILL (exit 132): an unsupported CPU instruction.',
+  },
+  {
+    name: 'exit-sigsegv',
+    category: C.CRASH,
+    exitCodes: [139],
+    description: 'Killed by SIGSEGV (exit 139).',
+  },
+  {
+    name: 'exit-sigabrt',
+    category: C.CRASH,
+    exitCodes: [134],
+    description: 'Killed by SIGABRT (exit 134).',
+  },
+  {
+    name: 'exit-sigbus',
+    category: C.CRASH,
+    kind: 'resource',
+    exitCodes: [135],
+    description: 'Killed by SIGBUS (exit 135), often shared memory (/dev/shm) exhausted.',
+  },
+  {
+    name: 'exit-sigkill',
+    category: C.CRASH,
+    kind: 'resource',
+    exitCodes: [137],
+    description: 'Killed by SIGKILL (exit 137): OOM killer or a supervisor; another host may succeed.',
+  },
+  {
+    name: 'exit-sigterm',
+    category: C.DISCONNECTION,
+    exitCodes: [143],
+    description: 'Terminated by SIGTERM (exit 143): the worker was shut down or preempted.',
+  },
+  {
+    name: 'exit-sigint',
+    category: C.DISCONNECTION,
+    exitCodes: [130],
+    description: 'Interrupted by SIGINT (exit 130).',
+  },
+  {
+    name: 'exit-127-command-not-found',
+    category: C.DEPENDENCY,
+    exitCodes: [127],
+    description: 'Exit 127: the shell could not find the command.',
+  },
+  {
+    name: 'exit-126-not-executable',
+    category: C.CONFIGURATION,
+    exitCodes: [126],
+    description: 'Exit 126: the command is not executable.',
+  },
+];
+
+/** The built-in table, compiled once at load time. */
+export const BUILT_IN_RULES: readonly CompiledRule[] = BUILT_IN_RULE_DEFINITIONS.map((def) =>
+  compileRule(def, def.kind ?? DEFAULT_KIND[def.category as BuiltInCategory], 'built-in'),
+);

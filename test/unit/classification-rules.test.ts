@@ -1,0 +1,599 @@
+/** The rule table row by row, the precedence between rows, the kind conventions, user configuration and JSONL mode. */
+import { ERROR_CATEGORIES } from '../../src/domain/categories';
+import {
+  BUILT_IN_RULES,
+  BUILT_IN_RULE_DEFINITIONS,
+  ClassifierConfigError,
+  EXCERPT_LIMIT,
+  JUNIT_FAILURES_RULE,
+  UNRECOGNISED_RULE,
+  classifyFailure,
+  classifyJsonl,
+  compileRules,
+  kindOf,
+  parseClassifierConfig,
+  parseJUnitFailures,
+  type FailureObservation,
+} from '../../src/domain/classification';
+
+/** One realistic observation per built-in rule; each must be decided by exactly that rule. */
+const SAMPLES: Record<string, FailureObservation> = {
+  'gpu-fallen-off-bus': { message: 'NVRM: Xid (PCI:0000:3b:00): 79, pid=1234, name=python, GPU has fallen off the bus.' },
+  'gpu-ecc-uncorrectable': { message: 'RuntimeError: CUDA error: uncorrectable ECC error encountered' },
+  'xid-memory-error': {
+    message: 'NVRM: Xid (PCI:0000:3b:00): 63, pid=2211, name=python3, Row Remapper: New row marked for remapping, reset gpu to activate.',
+  },
+  'xid-nvlink-error': {
+    message: 'NVRM: Xid (PCI:0000:07:00): 74, pid=1234, name=python3, NVLink: fatal error detected on link 2(0x0, 0x0, 0x10000, 0x0)',
+  },
+  'xid-application-fault': {
+    message:
+      'NVRM: Xid (PCI:0000:65:00): 31, pid=4321, name=pytest, Ch 00000010, intr 10000000. MMU Fault: ENGINE GRAPHICS faulted @ 0x7f3c_00000000. Fault is of type FAULT_PDE ACCESS_TYPE_VIRT_READ',
+  },
+  'xid-other': { message: 'NVRM: Xid (PCI:0000:3b:00): 109, pid=1797828, name=pt_main_thread, Ch 00000008, errorString CTX SWITCH TIMEOUT' },
+  'gpu-reset-required': { message: 'NVRM: nvAssertOkFailedNoLog: Assertion failed: Reset required [NV_ERR_RESET_REQUIRED] (0x00000062)' },
+  'thermal-throttling': { message: 'CPU3: Package temperature above threshold, cpu clock throttled (total events = 164)' },
+  'nvidia-driver-missing': {
+    message:
+      'nvidia-container-cli: initialization error: load library failed: libnvidia-ml.so.1: cannot open shared object file: no such file or directory: unknown.',
+  },
+  'nvml-unavailable': { message: 'Failed to initialize NVML: Driver/library version mismatch' },
+  'no-cuda-device': { message: 'RuntimeError: No CUDA GPUs are available' },
+  'gpu-busy-or-unavailable': { message: 'RuntimeError: CUDA error: CUDA-capable device(s) is/are busy or unavailable' },
+  'cuda-library-version-mismatch': {
+    message: 'Loaded runtime CuDNN library: 8.0.4 but source was compiled with: 8.1.0. CuDNN library needs to have matching major version.',
+  },
+  'jax-cuda-backend-failed': {
+    message: "Unable to initialize backend 'cuda': module 'jaxlib.xla_extension' has no attribute 'GpuAllocatorConfig'",
+  },
+  'cuda-library-not-initialized': { message: 'RuntimeError: cuDNN error: CUDNN_STATUS_NOT_INITIALIZED' },
+  'build-lacks-gpu-arch': { message: 'RuntimeError: CUDA error: no kernel image is available for execution on the device' },
+  'gpu-compute-capability-too-low': { message: 'RuntimeError: FlashAttention only supports Ampere GPUs or newer.' },
+  'cuda-driver-too-old': { message: 'RuntimeError: CUDA driver version is insufficient for CUDA runtime version' },
+  'cpu-illegal-instruction': { message: 'Illegal instruction (core dumped)', exitCode: 132 },
+  'gpu-oom-pytorch': {
+    message: 'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 15.77 GiB of which 1.12 GiB is free.',
+  },
+  'gpu-oom-exception-type': { message: 'allocation failed', exceptionType: 'torch.cuda.OutOfMemoryError' },
+  'gpu-oom-cuda-driver': { message: 'RuntimeError: CUDA error: out of memory' },
+  'gpu-oom-cuda-library-alloc': { message: 'RuntimeError: CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`' },
+  'host-oom-tensorflow-cpu': {
+    message:
+      'ResourceExhaustedError: OOM when allocating tensor with shape[1024,1024,64] and type float on /job:localhost/replica:0/task:0/device:CPU:0 by allocator cpu',
+  },
+  'gpu-oom-tensorflow': {
+    message:
+      'ResourceExhaustedError: OOM when allocating tensor with shape[64,512,512] and type float on /job:localhost/replica:0/task:0/device:GPU:0 by allocator GPU_0_bfc',
+  },
+  'gpu-oom-xla': { message: 'jaxlib.xla_extension.XlaRuntimeError: RESOURCE_EXHAUSTED: Out of memory while trying to allocate 8589934592 bytes.' },
+  'host-oom-kernel-killer': {
+    message: '[12345.678] Out of memory: Killed process 4242 (python) total-vm:32000000kB, anon-rss:30000000kB, file-rss:0kB',
+  },
+  'host-oom-killed-sigkill': { message: './run_tests.sh: line 12:  4242 Killed                  python -m pytest tests/', exitCode: 137 },
+  'host-oom-python-memoryerror': {
+    message: 'numpy.core._exceptions._ArrayMemoryError: Unable to allocate 37.3 GiB for an array with shape (100000, 50000) and data type float64',
+  },
+  'host-oom-exception-type': { exceptionType: 'MemoryError' },
+  'runtime-heap-limit': { message: 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space' },
+  'evicted-low-on-resource': { message: 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 91524Ki.' },
+  'out-of-memory-generic': { message: "terminate called after throwing an instance of 'std::bad_alloc'\n  what():  std::bad_alloc" },
+  'disk-full': { message: "OSError: [Errno 28] No space left on device: '/tmp/pytest-of-ci/pytest-3/ckpt.pt'" },
+  'disk-quota-exceeded': { message: 'OSError: [Errno 122] Disk quota exceeded' },
+  'read-only-file-system': { message: "OSError: [Errno 30] Read-only file system: '/workspace/out'" },
+  'too-many-open-files': { message: "OSError: [Errno 24] Too many open files: '/proc/self/fd'" },
+  'cuda-device-side-assert': {
+    message:
+      'IndexKernel.cu:92: operator(): block: [0,0,0], thread: [0,0,0] Assertion `index out of bounds` failed.\nRuntimeError: CUDA error: device-side assert triggered',
+  },
+  'cuda-illegal-memory-access': { message: 'RuntimeError: CUDA error: an illegal memory access was encountered' },
+  'cuda-library-execution-failed': {
+    message: 'RuntimeError: CUDA error: CUBLAS_STATUS_EXECUTION_FAILED when calling `cublasSgemm( handle, opa, opb, m, n, k, &alpha, a, lda)`',
+  },
+  'ray-worker-died': {
+    message:
+      'ray.exceptions.RayActorError: The actor died unexpectedly before finishing this task.\nThe actor is dead because its worker process has died. Worker exit type: SYSTEM_ERROR',
+  },
+  'ci-agent-offline': {
+    message: 'Agent went offline during the build\nERROR: Connection was broken: java.io.IOException: Unexpected termination of the channel',
+  },
+  'heartbeat-timeout': { message: 'ActivityFailure: activity Heartbeat timeout (timeoutType: HEARTBEAT)' },
+  'cluster-node-lost': { message: 'distributed.scheduler - INFO - Lost all workers' },
+  'segmentation-fault': { message: 'Fatal Python error: Segmentation fault', exitCode: 139 },
+  'go-runtime-fatal-signal': { message: 'fatal error: unexpected signal during runtime execution\n[signal SIGBUS: bus error code=0x2 addr=0x7f]' },
+  'aborted-core-dumped': {
+    message: "python: malloc.c:2379: sysmalloc: Assertion `old_size == 0' failed.\nAborted (core dumped)",
+    exitCode: 134,
+  },
+  'killed-by-sigkill': { message: 'error Command failed with signal "SIGKILL".' },
+  'terminated-by-sigterm': { message: 'torch.distributed.elastic.multiprocessing.api.SignalException: Process 4242 got signal: 15' },
+  'interrupted-sigint': { message: 'Traceback (most recent call last):\n  File "train.py", line 10, in <module>\n    time.sleep(1)\nKeyboardInterrupt' },
+  'interrupted-exception-type': { message: 'interrupted', exceptionType: 'KeyboardInterrupt' },
+  'http-429-too-many-requests': {
+    message: 'requests.exceptions.HTTPError: 429 Client Error: Too Many Requests for url: https://huggingface.co/api/models/bert-base-uncased',
+  },
+  'rate-limited': { message: 'API rate limit exceeded for 203.0.113.7.' },
+  'service-overloaded': { message: 'HTTPError: 503 Server Error: Service Unavailable for url: https://pypi.org/simple/torch/' },
+  'grpc-resource-exhausted': {
+    message: 'grpc._channel._InactiveRpcError: <_InactiveRpcError of RPC that terminated with:\n\tstatus = StatusCode.RESOURCE_EXHAUSTED\n\tdetails = "Quota exceeded"',
+  },
+  'queue-full': { message: 'Error: task queue is full, rejecting new work' },
+  'nccl-watchdog-timeout': {
+    message:
+      '[Rank 3] Watchdog caught collective operation timeout: WorkNCCL(SeqNum=12, OpType=ALLREDUCE, NumelIn=1, NumelOut=1, Timeout(ms)=600000) ran for 600041 milliseconds before timing out.',
+  },
+  'nccl-system-error': {
+    message:
+      'torch.distributed.DistBackendError: NCCL error in: ../torch/csrc/distributed/c10d/ProcessGroupNCCL.cpp:1970, unhandled system error (run with NCCL_DEBUG=INFO for details), NCCL version 2.19.3',
+  },
+  'grpc-deadline-exceeded': { message: 'io.grpc.StatusRuntimeException: DEADLINE_EXCEEDED: deadline exceeded after 29.999s' },
+  'connect-etimedout': { message: 'Error: connect ETIMEDOUT 10.0.0.12:5432' },
+  'read-timeout': {
+    message: "requests.exceptions.ReadTimeout: HTTPSConnectionPool(host='files.pythonhosted.org', port=443): Read timed out. (read timeout=15)",
+  },
+  'timeout-generic': { message: 'Error: Request timed out after 30000ms' },
+  'timeout-exception-type': { message: 'waiting for the fixture', exceptionType: 'TimeoutError' },
+  'connection-refused': { message: 'Error: connect ECONNREFUSED 127.0.0.1:7233' },
+  'connection-reset': { message: 'Error: read ECONNRESET\n    at TCP.onStreamRead (node:internal/stream_base_commons:217:20)' },
+  'broken-pipe': { message: 'BrokenPipeError: [Errno 32] Broken pipe' },
+  'dns-resolution-failure': { message: 'socket.gaierror: [Errno -3] Temporary failure in name resolution' },
+  'tls-failure': {
+    message: 'ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self signed certificate in certificate chain',
+  },
+  'grpc-unavailable': { message: 'Error: 14 UNAVAILABLE: Connection dropped' },
+  'network-unreachable': { message: 'OSError: [Errno 101] Network is unreachable' },
+  'connection-exception-type': { message: 'upload failed', exceptionType: 'requests.exceptions.ConnectionError' },
+  'device-busy-on-cleanup': { message: "rm: cannot remove '/mnt/scratch/job-42': Device or resource busy" },
+  'directory-not-empty': { message: "OSError: [Errno 39] Directory not empty: '/tmp/tmpa1b2c3/cache'" },
+  'file-locked-on-delete': { message: "Error: EBUSY: resource busy or locked, unlink 'C:\\work\\out\\trace.log'" },
+  'cleanup-failed': { message: 'UserWarning: resource_tracker: There appear to be 6 leaked semaphore objects to clean up at shutdown' },
+  'python-module-not-found': { message: "ModuleNotFoundError: No module named 'transformers'" },
+  'python-import-error': { message: "ImportError: cannot import name 'soft_unicode' from 'markupsafe'" },
+  'dependency-exception-type': { message: 'import failed', exceptionType: 'ImportError' },
+  'shared-library-missing': { message: 'OSError: libcudart.so.12: cannot open shared object file: No such file or directory' },
+  'pip-resolution-impossible': {
+    message: 'ERROR: ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/dependency-resolution/#dealing-with-dependency-conflicts',
+  },
+  'pip-no-matching-distribution': {
+    message:
+      'ERROR: Could not find a version that satisfies the requirement torch==9.9.9 (from versions: 2.2.0, 2.2.1)\nERROR: No matching distribution found for torch==9.9.9',
+  },
+  'npm-eresolve': { message: 'npm ERR! code ERESOLVE\nnpm ERR! ERESOLVE could not resolve' },
+  'npm-package-not-found': { message: 'npm ERR! code E404\nnpm ERR! 404 Not Found - GET https://registry.npmjs.org/@acme%2fmissing - Not found' },
+  'node-module-not-found': { message: "Cannot find module '@/utils/date' from 'src/components/Calendar.test.ts'" },
+  'shell-command-not-found': { message: 'bash: nvcc: command not found', exitCode: 127 },
+  'shell-exit-127-no-such-file': { message: "/usr/bin/env: 'python': No such file or directory", exitCode: 127 },
+  'cli-unrecognized-arguments': { message: 'pytest: error: unrecognized arguments: --timeout=600' },
+  'pytest-fixture-not-found': { message: "E       fixture 'benchmark' not found" },
+  'pytest-config-file-error': { message: "ERROR: /repo/pytest.ini:4: unexpected line: 'addopts = -ra'" },
+  'pytest-collection-error': { message: '___ ERROR collecting tests/test_api.py ___\n!!!!!!! Interrupted: 1 error during collection !!!!!!!' },
+  'yaml-syntax-error': { message: 'yaml.scanner.ScannerError: mapping values are not allowed here\n  in "config.yaml", line 3, column 9' },
+  'config-validation-error': {
+    message: 'pydantic_core._pydantic_core.ValidationError: 1 validation error for TrainConfig\nbatch_size\n  Input should be greater than 0',
+  },
+  'invalid-option-value': { message: "Error: Invalid value for '--device': 'tpu' is not one of 'cpu', 'cuda'." },
+  'config-key-missing': { message: "KeyError: 'model_config'" },
+  'config-exception-type': { message: 'bad spec', exceptionType: 'jsonschema.exceptions.ValidationError' },
+  'permission-denied-exec': { message: '/bin/sh: 1: ./run_tests.sh: Permission denied', exitCode: 126 },
+  'eacces-permission-denied': { message: "Error: EACCES: permission denied, mkdir '/usr/local/lib/node_modules/.staging'" },
+  'pytest-failed-assertion': { message: 'FAILED tests/test_math.py::test_add - assert 3 == 4', exitCode: 1 },
+  'assertion-error': { message: 'AssertionError: Tensor-likes are not close!', exitCode: 1 },
+  'assertion-exception-type': { message: 'check failed', exceptionType: 'AssertionError' },
+  'jest-expectation-failed': { message: 'expect(received).toBe(expected) // Object.is equality\n\nExpected: 4\nReceived: 5' },
+  'rust-assertion-panic': { message: "thread 'tests::parses' panicked at src/lib.rs:42:9:\nassertion `left == right` failed\n  left: 1\n right: 2" },
+  'junit-style-failure': { message: 'testParse(com.acme.ParserTest)  Time elapsed: 0.01 sec  <<< FAILURE!' },
+  'unittest-failure': { message: 'FAIL: test_roundtrip (tests.test_codec.CodecTest)\n----------------------------------------\nFAILED (failures=1)' },
+  'array-mismatch': { message: 'Not equal to tolerance rtol=1e-07, atol=0\n\nMismatched elements: 3 / 10 (30%)' },
+  'test-summary-failed': { message: 'Tests:       2 failed, 14 passed, 16 total' },
+  'exit-sigill': { exitCode: 132 },
+  'exit-sigsegv': { signal: 'SIGSEGV' },
+  'exit-sigabrt': { exitCode: 134 },
+  'exit-sigbus': { exitCode: 135 },
+  'exit-sigkill': { signal: 'SIGKILL' },
+  'exit-sigterm': { exitCode: 143 },
+  'exit-sigint': { signal: 'INT' },
+  'exit-127-command-not-found': { message: '', exitCode: 127 },
+  'exit-126-not-executable': { exitCode: 126 },
+};
+
+const ruleNamed = (name: string) => {
+  const rule = BUILT_IN_RULES.find((r) => r.name === name);
+  if (!rule) throw new Error(`no built-in rule ${name}`);
+  return rule;
+};
+
+describe('the built-in rule table', () => {
+  it('has a sample for every rule, and no sample for a rule that does not exist', () => {
+    const names = BUILT_IN_RULES.map((r) => r.name);
+    expect(names.filter((n) => !(n in SAMPLES))).toEqual([]);
+    expect(Object.keys(SAMPLES).filter((n) => !names.includes(n))).toEqual([]);
+  });
+
+  it('has unique kebab-case names, built-in categories, a description and at least one condition per row', () => {
+    const names = BUILT_IN_RULE_DEFINITIONS.map((r) => r.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const rule of BUILT_IN_RULE_DEFINITIONS) {
+      expect(rule.name).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
+      expect(ERROR_CATEGORIES).toContain(rule.category);
+      expect(rule.description.length).toBeGreaterThan(10);
+      expect(Boolean(rule.pattern || rule.exitCodes || rule.signals || rule.exceptionTypes)).toBe(true);
+      // Stateful flags would make a shared rule match differently on every call.
+      expect(rule.pattern?.global ?? false).toBe(false);
+      expect(rule.pattern?.sticky ?? false).toBe(false);
+    }
+  });
+
+  it('puts exit-code and signal-only rows after every row that reads text', () => {
+    const firstBare = BUILT_IN_RULE_DEFINITIONS.findIndex((r) => !r.pattern && !r.exceptionTypes);
+    expect(firstBare).toBeGreaterThan(0);
+    expect(BUILT_IN_RULE_DEFINITIONS.slice(firstBare).every((r) => !r.pattern && !r.exceptionTypes)).toBe(true);
+  });
+
+  describe.each(BUILT_IN_RULES.map((r) => [r.name]))('rule %s', (name) => {
+    it('decides its sample', () => {
+      const sample = SAMPLES[name];
+      if (!sample) throw new Error(`no sample for ${name}`);
+      const result = classifyFailure(sample);
+      const rule = ruleNamed(name);
+      expect(result).toMatchObject({ rule: name, category: rule.category, kind: rule.kind });
+    });
+  });
+});
+
+describe('precedence', () => {
+  const pytestRun = (failureLine: string) =>
+    [
+      '============================= test session starts ==============================',
+      'collected 12 items',
+      'tests/test_model.py ....F.......                                         [100%]',
+      '=================================== FAILURES ===================================',
+      '_________________________________ test_forward _________________________________',
+      failureLine,
+      'E       assert False',
+      '=========================== short test summary info ============================',
+      `FAILED tests/test_model.py::test_forward - ${failureLine}`,
+      '========================= 1 failed, 11 passed in 41.02s =========================',
+    ].join('\n');
+
+  it('a CUDA OOM inside a failed pytest test is a resource problem, not a test failure', () => {
+    const result = classifyFailure({
+      message: 'Process exited with code 1',
+      exitCode: 1,
+      outputTail: pytestRun('torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 MiB'),
+    });
+    expect(result).toMatchObject({ category: 'RESOURCE_ALLOCATION_ERROR', kind: 'resource', rule: 'gpu-oom-pytorch' });
+  });
+
+  it('a GPU that fell off the bus beats the assertion that failed because of it', () => {
+    const result = classifyFailure({
+      exitCode: 1,
+      outputTail: `${pytestRun('RuntimeError: CUDA error: unspecified launch failure')}\nNVRM: Xid (PCI:0000:3b:00): 79, GPU has fallen off the bus.`,
+    });
+    expect(result.rule).toBe('gpu-fallen-off-bus');
+  });
+
+  it('the ECC line wins over the device-side-assertions boilerplate every CUDA error carries', () => {
+    const result = classifyFailure({
+      message:
+        'RuntimeError: CUDA error: uncorrectable ECC error encountered\nCompile with `TORCH_USE_CUDA_DSA` to enable device-side assertions.',
+    });
+    expect(result.rule).toBe('gpu-ecc-uncorrectable');
+  });
+
+  it('a missing kernel image is a capability error even though the process then dumped core', () => {
+    const result = classifyFailure({ message: 'failed: no kernel image is available for execution on the device\nAborted (core dumped)', exitCode: 134 });
+    expect(result).toMatchObject({ category: 'HARDWARE_CAPABILITY_ERROR', kind: 'validation' });
+  });
+
+  it('"Found no NVIDIA driver" raised as an AssertionError is a hardware problem', () => {
+    const result = classifyFailure({ message: 'AssertionError: Found no NVIDIA driver on your system.' });
+    expect(result.category).toBe('HARDWARE_AVAILABILITY_ERROR');
+  });
+
+  it('a short exception name matches any module, a dotted one only that class', () => {
+    expect(classifyFailure({ exceptionType: 'torch.cuda.OutOfMemoryError' }).rule).toBe('gpu-oom-exception-type');
+    expect(classifyFailure({ exceptionType: 'java.lang.OutOfMemoryError' }).rule).toBe(UNRECOGNISED_RULE);
+    expect(classifyFailure({ exceptionType: 'numpy.core._exceptions._ArrayMemoryError' }).rule).toBe('host-oom-exception-type');
+  });
+
+  it('"not found" is a missing command only in the shell\'s own format', () => {
+    expect(classifyFailure({ message: 'sh: 1: nvcc: not found', exitCode: 127 }).rule).toBe('shell-command-not-found');
+    expect(classifyFailure({ message: 'HTTPError: 404 Client Error: Not Found', exitCode: 1 }).category).not.toBe('TEST_DEPENDENCY_ERROR');
+  });
+
+  it('a missing driver library is the host, a missing CUDA runtime library is a dependency', () => {
+    expect(classifyFailure({ message: 'OSError: libcuda.so.1: cannot open shared object file: No such file or directory' }).category).toBe(
+      'HARDWARE_AVAILABILITY_ERROR',
+    );
+    expect(classifyFailure({ message: 'OSError: libcudart.so.12: cannot open shared object file: No such file or directory' }).category).toBe(
+      'TEST_DEPENDENCY_ERROR',
+    );
+  });
+
+  it('an agent that went offline is a disconnection even when the cause is a reset connection', () => {
+    const result = classifyFailure({
+      message: 'Agent went offline during the build\nCaused by: java.io.IOException: Connection reset by peer',
+    });
+    expect(result.category).toBe('WORKER_DISCONNECTION_ERROR');
+  });
+
+  it('a 503 that says "overloaded" is overload, not an unavailable connection', () => {
+    const result = classifyFailure({ message: "503 UNAVAILABLE. {'message': 'The model is overloaded. Please try again later.'}" });
+    expect(result.category).toBe('WORKER_OVERLOAD_ERROR');
+  });
+
+  it('gRPC RESOURCE_EXHAUSTED about memory is an OOM, otherwise overload', () => {
+    expect(classifyFailure({ message: 'XlaRuntimeError: RESOURCE_EXHAUSTED: Out of memory while trying to allocate 1024 bytes.' }).rule).toMatch(
+      /^gpu-oom-/,
+    );
+    expect(classifyFailure({ message: 'io.grpc.StatusException: RESOURCE_EXHAUSTED: quota exceeded' }).category).toBe('WORKER_OVERLOAD_ERROR');
+  });
+
+  it('a pytest collection error caused by a missing module is a dependency error', () => {
+    const result = classifyFailure({
+      message: "ERROR collecting tests/test_io.py\nE   ModuleNotFoundError: No module named 'h5py'\n!!! Interrupted: 1 error during collection !!!",
+    });
+    expect(result.category).toBe('TEST_DEPENDENCY_ERROR');
+  });
+
+  it('text beats the bare exit code: exit 137 with an explicit OOM-killer line is host OOM', () => {
+    expect(classifyFailure({ message: 'Memory cgroup out of memory: Killed process 31 (python)', exitCode: 137 }).rule).toBe('host-oom-kernel-killer');
+    expect(classifyFailure({ message: 'npm run build exited', exitCode: 137 }).rule).toBe('exit-sigkill');
+  });
+
+  it('reads the output tail, not only the message', () => {
+    const result = classifyFailure({ message: 'Process exited with code 1', exitCode: 1, outputTail: 'connecting to db...\nError: connect ECONNREFUSED 10.1.2.3:5432\n' });
+    expect(result.rule).toBe('connection-refused');
+  });
+
+  it('searches only the last 64 KiB of the output tail', () => {
+    const filler = 'INFO step ok\n'.repeat(8000); // ~100 KiB
+    expect(classifyFailure({ outputTail: `RuntimeError: CUDA out of memory.\n${filler}`, exitCode: 1 }).rule).toBe(UNRECOGNISED_RULE);
+    expect(classifyFailure({ outputTail: `${filler}RuntimeError: CUDA out of memory.\n`, exitCode: 1 }).rule).toBe('gpu-oom-pytorch');
+  });
+});
+
+describe('exit codes and signals', () => {
+  it('treats a signal and the shell exit code 128+n as the same fact', () => {
+    expect(classifyFailure({ exitCode: 137 }).rule).toBe('exit-sigkill');
+    expect(classifyFailure({ signal: 'SIGKILL' }).rule).toBe('exit-sigkill');
+    expect(classifyFailure({ signal: 'kill' }).rule).toBe('exit-sigkill');
+    expect(classifyFailure({ signal: '9' }).rule).toBe('exit-sigkill');
+    expect(classifyFailure({ exitCode: 139 }).rule).toBe('exit-sigsegv');
+  });
+
+  it('a "Killed" line needs the SIGKILL evidence to count as host OOM', () => {
+    expect(classifyFailure({ message: 'Killed', signal: 'SIGKILL' }).rule).toBe('host-oom-killed-sigkill');
+    expect(classifyFailure({ message: 'Killed', exitCode: 1 }).rule).toBe(UNRECOGNISED_RULE);
+  });
+
+  it('anything unrecognisable is UNKNOWN_ERROR, transient', () => {
+    expect(classifyFailure({ message: 'something went wrong', exitCode: 1 })).toEqual({
+      category: 'UNKNOWN_ERROR',
+      kind: 'transient',
+      rule: UNRECOGNISED_RULE,
+    });
+    expect(classifyFailure({})).toMatchObject({ category: 'UNKNOWN_ERROR', kind: 'transient' });
+  });
+});
+
+describe('kind conventions', () => {
+  it('GPU OOM rules are named gpu-oom-*, RESOURCE_ALLOCATION_ERROR and resource', () => {
+    const gpuOom = BUILT_IN_RULES.filter((r) => r.name.startsWith('gpu-oom'));
+    expect(gpuOom.length).toBeGreaterThanOrEqual(4);
+    for (const rule of gpuOom) expect([rule.category, rule.kind]).toEqual(['RESOURCE_ALLOCATION_ERROR', 'resource']);
+  });
+
+  it('host OOM rules are named host-oom-*, RESOURCE_ALLOCATION_ERROR and resource', () => {
+    const hostOom = BUILT_IN_RULES.filter((r) => r.name.startsWith('host-oom'));
+    expect(hostOom.map((r) => r.name)).toEqual(expect.arrayContaining(['host-oom-kernel-killer', 'host-oom-killed-sigkill']));
+    for (const rule of hostOom) expect([rule.category, rule.kind]).toEqual(['RESOURCE_ALLOCATION_ERROR', 'resource']);
+  });
+
+  it('assertion and mismatch failures are validation', () => {
+    for (const rule of BUILT_IN_RULES.filter((r) => r.category === 'TEST_EXECUTION_ERROR')) expect(rule.kind).toBe('validation');
+  });
+
+  it('capability: validation when the build lacks the target, resource when the device is too old', () => {
+    expect(ruleNamed('build-lacks-gpu-arch').kind).toBe('validation');
+    expect(ruleNamed('gpu-compute-capability-too-low').kind).toBe('resource');
+    expect(ruleNamed('cpu-illegal-instruction').kind).toBe('resource');
+    expect(classifyFailure({ message: 'NVIDIA A100 with CUDA capability sm_80 is not compatible with the current PyTorch installation.' }).kind).toBe(
+      'validation',
+    );
+    expect(classifyFailure({ message: 'ValueError: Bfloat16 is only supported on GPUs with compute capability of at least 8.0.' }).kind).toBe('resource');
+  });
+
+  it('deterministic crashes are permanent; SIGKILL and the OOM killer are resource', () => {
+    for (const name of ['segmentation-fault', 'cuda-illegal-memory-access', 'cuda-device-side-assert', 'exit-sigsegv']) {
+      expect([name, ruleNamed(name).kind]).toEqual([name, 'permanent']);
+    }
+    for (const name of ['exit-sigkill', 'killed-by-sigkill', 'ray-worker-died', 'host-oom-killed-sigkill', 'host-oom-kernel-killer']) {
+      expect([name, ruleNamed(name).kind]).toEqual([name, 'resource']);
+    }
+  });
+
+  it('a package that does not exist is permanent; a resolver conflict is validation', () => {
+    expect(ruleNamed('pip-no-matching-distribution').kind).toBe('permanent');
+    expect(ruleNamed('npm-package-not-found').kind).toBe('permanent');
+    expect(ruleNamed('pip-resolution-impossible').kind).toBe('validation');
+  });
+});
+
+describe('excerpts', () => {
+  it('returns the matched text, at most 200 characters', () => {
+    const result = classifyFailure({ message: `prefix ${'x'.repeat(50)} No space left on device` });
+    expect(result.excerpt).toBe('No space left on device');
+    const long = classifyFailure({ message: `rm: cannot remove '/mnt/${'d/'.repeat(140)}': Device or resource busy` });
+    expect(long.rule).toBe('device-busy-on-cleanup');
+    expect(long.excerpt?.length).toBeLessThanOrEqual(EXCERPT_LIMIT);
+  });
+
+  it('has no excerpt when only the exit code decided', () => {
+    expect(classifyFailure({ exitCode: 143 }).excerpt).toBeUndefined();
+  });
+});
+
+describe('JUnit reports', () => {
+  const report = (body: string) =>
+    `<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="0" failures="1" tests="2">` +
+    `<testcase classname="tests.test_a" name="test_ok" time="0.01"/>` +
+    `<testcase classname="tests.test_a" name="test_bad" time="0.02">${body}</testcase></testsuite></testsuites>`;
+
+  it('extracts failures and errors with decoded attributes and text', () => {
+    const failures = parseJUnitFailures(
+      report(`<failure message="assert 1 == 2&#10;where x &lt; y" type="AssertionError">def test_bad():&#10;&gt;  assert 1 == 2</failure>`) +
+        `<error message="setup failed"/><error type="RuntimeError"><![CDATA[boom <raw>]]></error>`,
+    );
+    expect(failures).toEqual([
+      { element: 'failure', message: 'assert 1 == 2\nwhere x < y', type: 'AssertionError', text: 'def test_bad():\n>  assert 1 == 2' },
+      { element: 'error', message: 'setup failed', text: '' },
+      { element: 'error', type: 'RuntimeError', text: 'boom <raw>' },
+    ]);
+  });
+
+  it('a JUnit assertion failure is a test failure', () => {
+    const result = classifyFailure({ exitCode: 1, junitXml: report('<failure message="assert 1 == 2" type="AssertionError">E   assert 1 == 2</failure>') });
+    expect(result).toMatchObject({ category: 'TEST_EXECUTION_ERROR', kind: 'validation' });
+  });
+
+  it('infrastructure text inside a JUnit failure still wins', () => {
+    const result = classifyFailure({
+      exitCode: 1,
+      junitXml: report('<failure message="RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB" type="RuntimeError">trace</failure>'),
+    });
+    expect(result.rule).toBe('gpu-oom-pytorch');
+  });
+
+  it('a JUnit report with failures and nothing recognisable is a test failure', () => {
+    const result = classifyFailure({ exitCode: 1, junitXml: report('<failure message="values differ" type="CustomCheck">got 3</failure>') });
+    expect(result).toEqual({ category: 'TEST_EXECUTION_ERROR', kind: 'validation', rule: JUNIT_FAILURES_RULE, excerpt: 'values differ' });
+  });
+
+  it('a JUnit report without failures adds nothing', () => {
+    expect(classifyFailure({ exitCode: 1, junitXml: report('') }).rule).toBe(UNRECOGNISED_RULE);
+  });
+});
+
+describe('user configuration', () => {
+  const config = {
+    categories: [{ name: 'LICENSE_SERVER_ERROR', kind: 'transient' as const, description: 'the FlexLM server is down' }],
+    rules: [
+      { name: 'flexlm-unreachable', category: 'LICENSE_SERVER_ERROR', pattern: 'FLEXnet Licensing error:-(?:15|96)', flags: 'i' },
+      { name: 'our-sim-oom', category: 'RESOURCE_ALLOCATION_ERROR', kind: 'permanent' as const, pattern: 'SIM_ALLOC_FAIL' },
+      { name: 'sim-watchdog', category: 'WORKER_CRASH_ERROR', exitCodes: [77], signals: ['ABRT'] },
+    ],
+  };
+
+  it('adds a category and a rule that is tried before the built-in table', () => {
+    const rules = compileRules(parseClassifierConfig(config));
+    expect(rules.slice(0, 3).map((r) => r.source)).toEqual(['config', 'config', 'config']);
+    expect(classifyFailure({ message: 'flexnet licensing error:-15,10. System Error: 111 "Connection refused"' }, rules)).toMatchObject({
+      category: 'LICENSE_SERVER_ERROR',
+      kind: 'transient',
+      rule: 'flexlm-unreachable',
+    });
+  });
+
+  it('lets a user rule override a built-in decision, kind included', () => {
+    const rules = compileRules(parseClassifierConfig(config));
+    const obs = { message: 'SIM_ALLOC_FAIL: out of memory' };
+    expect(classifyFailure(obs).rule).toBe('out-of-memory-generic');
+    expect(classifyFailure(obs, rules)).toMatchObject({ rule: 'our-sim-oom', category: 'RESOURCE_ALLOCATION_ERROR', kind: 'permanent' });
+  });
+
+  it('ANDs exit code and signal conditions of a user rule', () => {
+    const rules = compileRules(parseClassifierConfig(config));
+    expect(classifyFailure({ exitCode: 77, signal: 'SIGABRT' }, rules).rule).toBe('sim-watchdog');
+    expect(classifyFailure({ exitCode: 77 }, rules).rule).toBe(UNRECOGNISED_RULE);
+  });
+
+  it('compileRules without config is the built-in table', () => {
+    expect(compileRules().map((r) => r.name)).toEqual(BUILT_IN_RULES.map((r) => r.name));
+  });
+
+  it('kindOf: built-in default, declared kind, and unknown-as-UNKNOWN_ERROR', () => {
+    const parsed = parseClassifierConfig(config);
+    expect(kindOf('WORKER_CRASH_ERROR', parsed)).toBe('permanent');
+    expect(kindOf('LICENSE_SERVER_ERROR', parsed)).toBe('transient');
+    expect(kindOf('LICENSE_SERVER_ERROR')).toBe('transient');
+    expect(kindOf('NOBODY_DECLARED_ERROR', parsed)).toBe('transient');
+  });
+
+  const errorsOf = (input: unknown): string => {
+    try {
+      parseClassifierConfig(input);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ClassifierConfigError);
+      return (e as Error).message;
+    }
+    throw new Error('expected the config to be rejected');
+  };
+
+  it('rejects a rule whose category is neither built in nor declared, naming the field', () => {
+    const message = errorsOf({
+      rules: [
+        { name: 'a', category: 'WORKER_CRASH_ERROR', exitCodes: [1] },
+        { name: 'b', category: 'TEST_EXECUTION_ERROR', pattern: 'x' },
+        { name: 'c', category: 'FOO_ERROR', pattern: 'foo' },
+      ],
+    });
+    expect(message).toBe('rules[2].category: unknown category "FOO_ERROR"; declare it under categories');
+  });
+
+  it('rejects an invalid regular expression, naming the field', () => {
+    expect(errorsOf({ rules: [{ name: 'bad-regex', category: 'UNKNOWN_ERROR', pattern: '(unclosed' }] })).toMatch(
+      /^rules\[0\]\.pattern: invalid regular expression: .*\(unclosed/,
+    );
+  });
+
+  it('rejects stateful flags, empty rules, duplicate and built-in names, unknown signals and redeclared categories', () => {
+    expect(errorsOf({ rules: [{ name: 'g-flag', category: 'UNKNOWN_ERROR', pattern: 'x', flags: 'gi' }] })).toMatch(/^rules\[0\]\.flags: /);
+    expect(errorsOf({ rules: [{ name: 'empty', category: 'UNKNOWN_ERROR' }] })).toBe(
+      'rules[0]: a rule needs at least one condition: pattern, exitCodes, signals or exceptionTypes',
+    );
+    expect(
+      errorsOf({
+        rules: [
+          { name: 'twice', category: 'UNKNOWN_ERROR', pattern: 'a' },
+          { name: 'twice', category: 'UNKNOWN_ERROR', pattern: 'b' },
+        ],
+      }),
+    ).toBe('rules[1].name: rule "twice" is defined twice (first at rules[0])');
+    expect(errorsOf({ rules: [{ name: 'gpu-oom-pytorch', category: 'UNKNOWN_ERROR', pattern: 'a' }] })).toMatch(/^rules\[0\]\.name: /);
+    expect(errorsOf({ rules: [{ name: 'sig', category: 'UNKNOWN_ERROR', signals: ['SIGWHATEVER'] }] })).toMatch(/^rules\[0\]\.signals\[0\]: unknown signal/);
+    expect(errorsOf({ categories: [{ name: 'UNKNOWN_ERROR', kind: 'permanent' }] })).toMatch(/^categories\[0\]\.name: "UNKNOWN_ERROR" is a built-in category/);
+    expect(errorsOf({ categories: [{ name: 'lower_case', kind: 'transient' }] })).toMatch(/^categories\[0\]\.name: expected an UPPER_SNAKE_CASE/);
+    expect(errorsOf({ rules: [{ name: 'Not Kebab', category: 'UNKNOWN_ERROR', pattern: 'x' }] })).toMatch(/^rules\[0\]\.name: expected a kebab-case/);
+    expect(errorsOf({ rules: [], extra: true })).toMatch(/Unrecognized key/);
+  });
+
+  it('compileRules re-validates what it is given', () => {
+    expect(() => compileRules({ rules: [{ name: 'x', category: 'FOO_ERROR', pattern: 'x' }] })).toThrow(ClassifierConfigError);
+  });
+});
+
+describe('classifyJsonl', () => {
+  it('classifies each non-empty line in order and reports malformed lines without stopping', () => {
+    const input = [
+      '{"message": "RuntimeError: CUDA out of memory. Tried to allocate 1.00 GiB", "exit_code": 1}',
+      '',
+      'not json',
+      '{"exit_code": 1}',
+      '{"message": "", "exit_code": null, "signal": "SIGKILL", "category": "ignored"}',
+      '   ',
+      '{"message": "FAILED tests/test_x.py::test_y - assert 1 == 2"}',
+    ].join('\n');
+    const out = classifyJsonl(input).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(out).toHaveLength(5);
+    expect(out[0]).toMatchObject({ category: 'RESOURCE_ALLOCATION_ERROR', kind: 'resource', rule: 'gpu-oom-pytorch' });
+    expect(String(out[1]?.error)).toMatch(/^line 3: invalid JSON/);
+    expect(String(out[2]?.error)).toMatch(/^line 4: message: Required/);
+    expect(out[3]).toMatchObject({ category: 'WORKER_CRASH_ERROR', kind: 'resource', rule: 'exit-sigkill' });
+    expect(out[4]).toMatchObject({ category: 'TEST_EXECUTION_ERROR', kind: 'validation' });
+  });
+
+  it('uses the rules it is given', () => {
+    const rules = compileRules({ rules: [{ name: 'mine', category: 'WORKER_OVERLOAD_ERROR', pattern: 'busy busy' }] });
+    expect(JSON.parse(classifyJsonl('{"message": "busy busy"}', rules)[0] ?? '{}')).toMatchObject({ rule: 'mine' });
+  });
+});
