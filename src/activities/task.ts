@@ -291,7 +291,7 @@ function runCommand(
     };
     stream('stdout');
     stream('stderr');
-    opts.heartbeat();
+    // No heartbeat right away: most commands are short, and an extra RPC each would cost throughput.
     const beat = setInterval(opts.heartbeat, opts.heartbeatIntervalMs);
     const timer = setTimeout(() => {
       timedOut = true;

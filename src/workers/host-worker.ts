@@ -47,7 +47,13 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   const logger = opts.logger ?? pino({ name: 'dtf-worker' });
   if (!runtimeInstalled) {
     // SDK-internal logs only when they matter; ours go through pino. Shutdown on SIGINT/SIGTERM is the SDK's.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({
+      logger: new DefaultLogger('WARN', (entry) => {
+        // Activity-only workers (class and host queues) are that way on purpose.
+        if (entry.message.startsWith('No workflows registered')) return;
+        console.error(`${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message}`, entry.meta ?? '');
+      }),
+    });
     runtimeInstalled = true;
   }
   const hardware = await detectHardware({ hostId: opts.hostId, simulateGpus: opts.simulateGpus });

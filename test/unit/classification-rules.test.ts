@@ -76,6 +76,9 @@ const SAMPLES: Record<string, FailureObservation> = {
   'host-oom-exception-type': { exceptionType: 'MemoryError' },
   'runtime-heap-limit': { message: 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space' },
   'evicted-low-on-resource': { message: 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 91524Ki.' },
+  'shared-memory-exhausted': {
+    message: 'ERROR: Unexpected bus error encountered in worker. This might be caused by insufficient shared memory (shm).',
+  },
   'out-of-memory-generic': { message: "terminate called after throwing an instance of 'std::bad_alloc'\n  what():  std::bad_alloc" },
   'disk-full': { message: "OSError: [Errno 28] No space left on device: '/tmp/pytest-of-ci/pytest-3/ckpt.pt'" },
   'disk-quota-exceeded': { message: 'OSError: [Errno 122] Disk quota exceeded' },
@@ -100,6 +103,7 @@ const SAMPLES: Record<string, FailureObservation> = {
   'cluster-node-lost': { message: 'distributed.scheduler - INFO - Lost all workers' },
   'segmentation-fault': { message: 'Fatal Python error: Segmentation fault', exitCode: 139 },
   'go-runtime-fatal-signal': { message: 'fatal error: unexpected signal during runtime execution\n[signal SIGBUS: bus error code=0x2 addr=0x7f]' },
+  'bus-error': { message: 'Bus error (core dumped)' },
   'aborted-core-dumped': {
     message: "python: malloc.c:2379: sysmalloc: Assertion `old_size == 0' failed.\nAborted (core dumped)",
     exitCode: 134,

@@ -180,8 +180,8 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'nvidia-driver-missing',
     category: C.HW_AVAILABILITY,
     pattern:
-      /nvidia-container-cli: initialization error|lib(?:nvidia-ml|cuda)\.so[.\d]*: cannot open shared object|No NVIDIA graphics adapter probed|NVIDIA probe routine|kernel driver does not appear to be running|\/proc\/driver\/nvidia\/version does not exist/i,
-    description: 'The NVIDIA kernel driver or its host libraries (libcuda, libnvidia-ml) are not present.',
+      /nvidia-container-cli: initialization error|lib(?:nvidia-ml|cuda)\.so[.\d]*: cannot open shared object|No NVIDIA graphics adapter probed|NVIDIA probe routine|kernel driver does not appear to be running|\/proc\/driver\/nvidia\/version does not exist|could not select device driver "[^"\n]{0,40}" with capabilities: \[\[gpu\]\]|unknown or invalid runtime name: nvidia|Unknown runtime specified nvidia/i,
+    description: 'The NVIDIA kernel driver, its host libraries (libcuda, libnvidia-ml) or the container toolkit are not present.',
   },
   {
     name: 'nvml-unavailable',
@@ -334,6 +334,13 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'Kubernetes evicted the pod because the node ran low on memory or disk.',
   },
   {
+    name: 'shared-memory-exhausted',
+    category: C.ALLOC,
+    pattern:
+      /out of shared memory|insufficient shared memory|raise your shared memory limit|\/dev\/shm[^\n]{0,120}(?:No space left|is full|too small)/i,
+    description: 'POSIX shared memory (/dev/shm, often a small container default) ran out, typically under data-loader workers; it surfaces as SIGBUS.',
+  },
+  {
     name: 'out-of-memory-generic',
     category: C.ALLOC,
     pattern: /Cannot allocate memory|\bENOMEM\b|std::bad_alloc|\bout of memory\b/i,
@@ -419,7 +426,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'segmentation-fault',
     category: C.CRASH,
-    pattern: /Segmentation fault|segmentation violation|signal 11\b|:\s?SIGSEGV\)|received signal SIGSEGV|\[signal (?:SIGSEGV|0xb)\b/i,
+    pattern: /Segmentation fault|segmentation violation|signal 11\b|:\s?SIGSEGV\)|received signal SIGSEGV|\[signal (?:SIGSEGV|0xb)\b|(?:exit ?code|return ?code|exit status)[:= ]{1,3}-11\b/i,
     description: 'SIGSEGV: a deterministic native crash (segfault on import, bad extension build).',
   },
   {
@@ -429,22 +436,29 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'The Go runtime caught a fatal signal.',
   },
   {
+    name: 'bus-error',
+    category: C.CRASH,
+    kind: 'resource',
+    pattern: /\bBus error\b|\bSIGBUS\b|by signal[ :"']{0,3}7\b|(?:exit ?code|return ?code|exit status)[:= ]{1,3}-7\b/i,
+    description: 'SIGBUS: usually a truncated mmap or exhausted /dev/shm on this host rather than a code bug (same as exit 135).',
+  },
+  {
     name: 'aborted-core-dumped',
     category: C.CRASH,
-    pattern: /Aborted \(core dumped\)|\(core dumped\)|\bSIGABRT\b|terminate called after throwing/,
+    pattern: /Aborted \(core dumped\)|\(core dumped\)|\bSIGABRT\b|terminate called after throwing|by signal[ :"']{0,3}(?:6\b|Aborted\b)|(?:exit ?code|return ?code|exit status)[:= ]{1,3}-6\b/i,
     description: 'SIGABRT or another core dump: a deterministic abort.',
   },
   {
     name: 'killed-by-sigkill',
     category: C.CRASH,
     kind: 'resource',
-    pattern: /(?:failed|killed|terminated|exited|interrupted) (?:with|by) signal[ :"']{0,3}(?:9\b|SIGKILL|KILL\b)/i,
+    pattern: /(?:failed|killed|terminated|exited|interrupted) (?:with|by) signal[ :"']{0,3}(?:9\b|SIGKILL|KILL\b|Killed\b)|(?:exit ?code|return ?code|exit status)[:= ]{1,3}-9\b/i,
     description: 'SIGKILL named in the output (OOM killer or a supervisor): another host may succeed.',
   },
   {
     name: 'terminated-by-sigterm',
     category: C.DISCONNECTION,
-    pattern: /got signal: 15\b|Received 15 death signal|closing signal SIGTERM|(?:killed|terminated|interrupted) by signal[ :"']{0,3}(?:15\b|SIGTERM)/i,
+    pattern: /got signal: 15\b|Received 15 death signal|closing signal SIGTERM|(?:killed|terminated|interrupted) by signal[ :"']{0,3}(?:15\b|SIGTERM|Terminated\b)|(?:exit ?code|return ?code|exit status)[:= ]{1,3}-15\b/i,
     description: 'SIGTERM from outside: the worker is being shut down or preempted.',
   },
   {
@@ -470,7 +484,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'rate-limited',
     category: C.OVERLOAD,
-    pattern: /rate[ -]?limit(?:ed|ing)?\b[^\n]{0,40}(?:exceeded|reached|hit)|exceeded the [^\n]{0,40}rate limit|\brate limited\b|\bRetry-After\b|auth rate exceeded|throttled by (?:the )?(?:server|service|API)/i,
+    pattern: /rate[ -]?limit(?:ed|ing)?\b[^\n]{0,40}(?:exceeded|reached|hit)|exceeded the [^\n]{0,40}rate limit|\brate limited\b|(?:reached|exceeded|hit) (?:your |the |a )?[\w ]{0,20}rate limit|\btoomanyrequests\b|\bRetry-After\b|auth rate exceeded|throttled by (?:the )?(?:server|service|API)/i,
     description: 'A rate limit was exceeded.',
   },
   {
@@ -592,8 +606,8 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'device-busy-on-cleanup',
     category: C.CLEANUP,
     pattern:
-      /(?:cannot remove|failed to remove|unable to remove|umount|unmount|rmdir|unlinkat|rename)[^\n]{0,300}(?:Device or resource busy|device is busy|Device busy|Device is Busy|target is busy)|target is busy|umount: [^\n]{0,200}: device is busy/i,
-    description: 'Removing or unmounting failed because something still holds the mount or file.',
+      /(?:cannot remove|failed to remove|unable to remove|umount|unmount|rmdir|unlinkat|rename)[^\n]{0,300}(?:Device or resource busy|device is busy|Device busy|Device is Busy|target is busy)|target is busy|umount: [^\n]{0,200}: device is busy|(?:OSError|IOError|PermissionError): \[Errno 16\] Device or resource busy|\.nfs[0-9a-f]{8,}[^\n]{0,40}(?:busy|Directory not empty)/i,
+    description: 'Removing or unmounting failed because something still holds the mount or file (EBUSY, NFS .nfsXXXX silly-renames).',
   },
   {
     name: 'directory-not-empty',
@@ -636,8 +650,8 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'shared-library-missing',
     category: C.DEPENDENCY,
-    pattern: /cannot open shared object file|error while loading shared libraries|Could not load dynamic library|Library not loaded:|image not found/i,
-    description: 'A shared library (.so/.dylib) is missing, e.g. libcudart from the CUDA toolkit or libGL.',
+    pattern: /cannot open shared object file|error while loading shared libraries|Could not load dynamic library|Library not loaded:|image not found|version `(?:GLIBC|GLIBCXX|CXXABI)_[\d.]+' not found/i,
+    description: 'A shared library (.so/.dylib) is missing or too old (GLIBC/GLIBCXX symbol versions), e.g. libcudart or libGL.',
   },
   {
     name: 'pip-resolution-impossible',
@@ -733,13 +747,24 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'config-key-missing',
     category: C.CONFIGURATION,
-    pattern: /KeyError: '(?:[\w.-]*(?:config|conf|cfg|settings|option)[\w.-]*)'/i,
-    description: 'A required configuration key is missing.',
+    pattern:
+      /KeyError: '(?:[\w.-]*(?:config|conf|cfg|settings|option)[\w.-]*)'|omegaconf\.errors\.\w+|Key '[^'\n]{1,80}' is not in struct|MissingMandatoryValue|hydra\.errors\.\w+|ConfigCompositionException/i,
+    description: 'A required configuration key is missing or unknown (KeyError on a config, OmegaConf/Hydra struct errors).',
   },
   {
     name: 'config-exception-type',
     category: C.CONFIGURATION,
-    exceptionTypes: ['ValidationError', 'ScannerError', 'ParserError', 'YAMLError', 'ConfigError', 'ConfigurationError'],
+    exceptionTypes: [
+      'ValidationError',
+      'ScannerError',
+      'ParserError',
+      'YAMLError',
+      'ConfigError',
+      'ConfigurationError',
+      'ConfigAttributeError',
+      'ConfigKeyError',
+      'ConfigCompositionException',
+    ],
     description: 'A configuration error reported as the exception type.',
   },
   {
