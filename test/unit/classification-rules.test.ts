@@ -100,6 +100,7 @@ const SAMPLES: Record<string, FailureObservation> = {
     message: 'Agent went offline during the build\nERROR: Connection was broken: java.io.IOException: Unexpected termination of the channel',
   },
   'heartbeat-timeout': { message: 'ActivityFailure: activity Heartbeat timeout (timeoutType: HEARTBEAT)' },
+  'node-preempted': { message: 'slurmstepd: error: *** JOB 4242 ON gpu-07 CANCELLED AT 2024-05-01T10:00:00 DUE TO PREEMPTION ***' },
   'cluster-node-lost': { message: 'distributed.scheduler - INFO - Lost all workers' },
   'segmentation-fault': { message: 'Fatal Python error: Segmentation fault', exitCode: 139 },
   'go-runtime-fatal-signal': { message: 'fatal error: unexpected signal during runtime execution\n[signal SIGBUS: bus error code=0x2 addr=0x7f]' },

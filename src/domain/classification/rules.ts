@@ -171,8 +171,8 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'thermal-throttling',
     category: C.HW_PERFORMANCE,
     pattern:
-      /temperature above threshold|cpu clock throttled|thermal (?:violation|throttl\w*|slowdown)|clocks event due to thermal|HW (?:Thermal )?Slowdown\s*:\s*Active|overheat(?:ing|ed)\b/i,
-    description: 'CPU or GPU clocks throttled by temperature.',
+      /temperature above threshold|cpu clock throttled|thermal (?:violation|throttl\w*|slowdown)|clocks event due to thermal|HW (?:Thermal |Power Brake )?Slowdown\s*:\s*Active|SW Power Cap\s*:\s*Active|\b(?:GPU|CPU|clocks?) (?:is |are |was |were )?throttled\b|overheat(?:ing|ed)\b/i,
+    description: 'CPU or GPU clocks throttled (temperature, power cap): results are slow rather than wrong.',
   },
 
   // ── GPU missing or unusable on this host. ──
@@ -420,6 +420,13 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     pattern:
       /Lost all workers|node (?:has )?(?:crashed|died|been marked (?:as )?dead)|\bNodeLost\b|stream closed to scheduler|lost connection to (?:the )?(?:scheduler|coordinator|controller|master|head node)/i,
     description: 'The scheduler lost the node or the worker lost the scheduler.',
+  },
+  {
+    name: 'node-preempted',
+    category: C.DISCONNECTION,
+    pattern:
+      /\b(?:was|been|being|got) preempted\b|DUE TO PREEMPTION|spot instance (?:was )?(?:terminated|interrupted|reclaimed)|Spot Instance (?:interruption|termination)|Host EC2 (?:instance )?Terminated|\binstance[- ]terminated\b|preemption notice/i,
+    description: 'The machine was preempted or reclaimed (spot/preemptible VM, scheduler preemption): retry elsewhere.',
   },
 
   // ── Crash signals in text. ──
@@ -722,7 +729,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'pytest-collection-error',
     category: C.CONFIGURATION,
-    pattern: /ERROR collecting|errors? during collection|ImportMismatchError|no tests ran|collected 0 items/,
+    pattern: /ERROR collecting|errors? during collection|ImportMismatchError|import file mismatch|no tests ran|collected 0 items/,
     description: 'pytest could not collect the tests.',
   },
   {
