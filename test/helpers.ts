@@ -1,7 +1,7 @@
 /** Shared by the integration tests: the run's server address, a fleet of real worker processes, task submission. */
 import { Client } from '@temporalio/client';
 import path from 'node:path';
-import { newBatchId, startTasks } from '../src/cli/submit';
+import { newBatchId, settledResult, startTasks } from '../src/cli/submit';
 import type { TestTaskResult } from '../src/domain/task-result';
 import { TestTaskSpec, TestTaskSpecInput } from '../src/domain/task-spec';
 import { LocalFleet, WorkerSpec, startLocalFleet } from '../src/server/local-fleet';
@@ -24,7 +24,7 @@ export function spec(input: TestTaskSpecInput): TestTaskSpec {
 
 export async function runTask(client: Client, input: TestTaskSpecInput): Promise<TestTaskResult> {
   const [handle] = await startTasks(client, [spec(input)], newBatchId());
-  return (await handle.result()) as TestTaskResult;
+  return settledResult(handle, 250);
 }
 
 export async function startTask(client: Client, input: TestTaskSpecInput) {

@@ -16,6 +16,7 @@ import { TemporalCliNotFoundError } from '../server/temporal-cli';
 import { progressQuery, reassignUpdate, reportFailureSignal } from '../workflows/messages';
 import { startHostWorker } from '../workers/host-worker';
 import { runDemo } from './demo';
+import { addDlqCommands, rootMessage } from './dlq';
 import { asExpected, formatTable, newBatchId, readTaskFile, startTasks, waitForTasks } from './submit';
 
 /** An error whose exit code the CLI passes on: 2 for bad input (nothing started), 1 for tasks that did not pass. */
@@ -230,6 +231,8 @@ export function buildProgram(): Command {
       });
     });
 
+  addDlqCommands(program, withClient);
+
   program
     .command('classify')
     .description('classify error messages: one JSON object per input line ({message, exit_code?, signal?}) → {category, kind, rule}')
@@ -268,11 +271,6 @@ function readOrThrow(file: string): string {
   }
 }
 
-function rootMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown };
-  while (e?.cause) e = e.cause as typeof e;
-  return e?.message ?? String(err);
-}
 
 function formatStatus(body: Record<string, unknown>): string {
   const lines = [`workflow ${body.workflowId}: ${body.temporalStatus}`];

@@ -8,6 +8,7 @@ import { DtfHardwareClass, DtfLabels, DtfRunId, DtfStatus } from '../domain/sear
 import type { TestTaskInput, TestTaskResult } from '../domain/task-result';
 import { ParsedTaskFile, SpecError, TestTaskSpec, parseTaskFile } from '../domain/task-spec';
 import type { testTaskWorkflow } from '../workflows';
+import { progressQuery } from '../workflows/messages';
 
 export function readTaskFile(file: string): ParsedTaskFile {
   let text: string;
@@ -85,7 +86,7 @@ export async function waitForTasks(
       handles.map(async (h, i) => {
         let result: TestTaskResult;
         try {
-          result = await h.result();
+          result = await settledResult(h);
         } catch (err) {
           result = {
             name: specs[i].name,
@@ -109,6 +110,31 @@ export async function waitForTasks(
     );
   } finally {
     if (tick) clearInterval(tick);
+  }
+}
+
+/**
+ * The task's result once it has settled: its workflow's result, or — when it waits in the dead letter queue —
+ * the parked result (the workflow stays open for a redrive).
+ */
+export async function settledResult(handle: WorkflowHandle<typeof testTaskWorkflow>, pollMs = 1_000): Promise<TestTaskResult> {
+  let stopped = false;
+  const watchParked = async (): Promise<TestTaskResult> => {
+    while (!stopped) {
+      await new Promise((r) => setTimeout(r, pollMs));
+      if (stopped) break;
+      const desc = await handle.describe().catch(() => undefined);
+      if (desc?.status.name === 'RUNNING' && desc.typedSearchAttributes.get(DtfStatus) === 'dead_lettered') {
+        const progress = await handle.query(progressQuery).catch(() => undefined);
+        if (progress?.parked) return progress.parked;
+      }
+    }
+    return new Promise<never>(() => undefined);
+  };
+  try {
+    return await Promise.race([handle.result(), watchParked()]);
+  } finally {
+    stopped = true;
   }
 }
 

@@ -7,16 +7,22 @@ export const DtfHost = defineSearchAttributeKey('DtfHost', SearchAttributeType.K
 export const DtfErrorCategory = defineSearchAttributeKey('DtfErrorCategory', SearchAttributeType.KEYWORD);
 export const DtfLabels = defineSearchAttributeKey('DtfLabels', SearchAttributeType.KEYWORD_LIST);
 export const DtfRunId = defineSearchAttributeKey('DtfRunId', SearchAttributeType.KEYWORD);
+/** When the task entered the dead letter queue, for age filters. */
+export const DtfParkedAt = defineSearchAttributeKey('DtfParkedAt', SearchAttributeType.DATETIME);
 
 /** name → type as the Temporal CLI spells it (`--search-attribute NAME=TYPE`). */
-export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'KeywordList'> = {
+export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'KeywordList' | 'Datetime'> = {
   DtfStatus: 'Keyword',
   DtfHardwareClass: 'Keyword',
   DtfHost: 'Keyword',
   DtfErrorCategory: 'Keyword',
   DtfLabels: 'KeywordList',
   DtfRunId: 'Keyword',
+  DtfParkedAt: 'Datetime',
 };
 
-export const TASK_STATUSES = ['queued', 'running', 'retrying', 'passed', 'failed', 'error', 'dead_lettered', 'cancelled'] as const;
+/** `error` is a run with no option left: it is dead-lettered unless the task keeps no dead letters (retention 0). */
+export const TASK_STATUSES = ['queued', 'running', 'retrying', 'passed', 'failed', 'error', 'dead_lettered', 'discarded', 'expired', 'cancelled'] as const;
+/** Statuses after which nothing more happens without an operator. */
+export const SETTLED_STATUSES: readonly TaskStatus[] = ['passed', 'failed', 'error', 'dead_lettered', 'discarded', 'expired', 'cancelled'];
 export type TaskStatus = (typeof TASK_STATUSES)[number];

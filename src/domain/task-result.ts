@@ -89,4 +89,6 @@ export interface TaskProgress {
   placementsUsed: number;
   excludedHosts: string[];
   recoveryLog: RecoveryLogEntry[];
+  /** While the task is dead-lettered: its last run's result, as an operator inspects it. */
+  parked?: TestTaskResult;
 }

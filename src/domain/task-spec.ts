@@ -57,7 +57,9 @@ export const TestTaskSpec = z
     host: HostId.optional(),
     labels: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected a label key of letters, digits, ".", "_" or "-"'), z.string()).default({}),
     /** What this task is expected to end as; `dtf submit` and the demo report tasks that end otherwise. */
-    expect: z.enum(['passed', 'failed', 'error']).default('passed'),
+    expect: z.enum(['passed', 'failed', 'error', 'dead_lettered']).default('passed'),
+    /** How long a task with no option left waits in the dead letter queue for a redrive; 0 ends it as `error` at once. */
+    deadLetterRetentionSeconds: z.number().int().min(0).max(365 * 24 * 3600).default(7 * 24 * 3600),
     /** Per-category retry overrides for this task. */
     retry: z.record(CategoryName, PolicyOverride).default({}),
   })

@@ -27,3 +27,18 @@ export const progressQuery = defineQuery<TaskProgress>('progress');
 export const reportFailureSignal = defineSignal<[ReportFailureRequest]>('reportFailure');
 export const attemptEventSignal = defineSignal<[AttemptEvent]>('attemptEvent');
 export const reassignUpdate = defineUpdate<ReassignResponse, [ReassignRequest]>('reassign');
+
+export interface RedriveRequest {
+  /** A corrected spec (same name); validated by the update's validator before it is accepted. */
+  spec?: unknown;
+  reason?: string;
+}
+
+export interface DiscardRequest {
+  reason: string;
+}
+
+/** Resume a dead-lettered task, optionally with a corrected spec. */
+export const redriveUpdate = defineUpdate<{ workflowId: string; redrivenWithNewSpec: boolean }, [RedriveRequest]>('redrive');
+/** End a dead-lettered task for good. */
+export const discardUpdate = defineUpdate<{ workflowId: string }, [DiscardRequest]>('discard');

@@ -7,6 +7,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  condition,
   TimeoutFailure,
   isCancellation,
   proxyActivities,
@@ -31,11 +32,23 @@ import {
   pickHost,
 } from '../domain/placement';
 import { policyFor } from '../domain/policies';
-import { DtfErrorCategory, DtfHardwareClass, DtfHost, DtfStatus, TaskStatus } from '../domain/search-attributes';
+import { DtfErrorCategory, DtfHardwareClass, DtfHost, DtfParkedAt, DtfStatus, TaskStatus } from '../domain/search-attributes';
+import { TestTaskSpec, formatZodIssues } from '../domain/task-spec';
 import type { AttemptHeartbeat, FailureMeta, RecoveryLogEntry, TestTaskInput, TestTaskResult } from '../domain/task-result';
 import type { ControlActivities } from '../activities/control';
 import type { TaskActivities } from '../activities/task';
-import { ReassignRequest, ReportFailureRequest, attemptEventSignal, progressQuery, reassignUpdate, reportFailureSignal } from './messages';
+import {
+  DiscardRequest,
+  ReassignRequest,
+  RedriveRequest,
+  ReportFailureRequest,
+  attemptEventSignal,
+  discardUpdate,
+  progressQuery,
+  reassignUpdate,
+  redriveUpdate,
+  reportFailureSignal,
+} from './messages';
 
 /** Heartbeats every second; three missed ones mean the worker is gone (detection in seconds, not minutes). */
 export const HEARTBEAT_TIMEOUT_MS = 3_000;
@@ -58,12 +71,17 @@ interface Pending {
 }
 
 export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskResult> {
-  const { spec } = input;
+  let spec = input.spec;
   const { workflowId } = workflowInfo();
   const recoveryLog: RecoveryLogEntry[] = [];
   const placements: Placement[] = [];
-  const excludedHosts: string[] = [];
-  const triedClasses: Placement['hwClass'][] = [];
+  let excludedHosts: string[] = [];
+  let triedClasses: Placement['hwClass'][] = [];
+  /** Index of the first placement of the current run (a redrive starts a new run with fresh placements). */
+  let runStart = 0;
+  const placementsUsed = () => placements.length - runStart;
+  let parked: TestTaskResult | undefined;
+  let operatorDecision: { redrive: true; reason: string } | { redrive: false; reason: string } | undefined;
   let status: TaskStatus = 'queued';
   let current: Placement | undefined;
   let currentHost: string | undefined;
@@ -79,8 +97,9 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
   setHandler(progressQuery, () => ({
     status,
     placement: current,
-    placementsUsed: placements.length,
+    placementsUsed: placementsUsed(),
     excludedHosts: [...excludedHosts],
+    parked,
     recoveryLog: [...recoveryLog],
   }));
 
@@ -187,13 +206,75 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     currentHost = next.hostId;
   };
 
+  setHandler(
+    redriveUpdate,
+    (req: RedriveRequest) => {
+      if (req.spec !== undefined) spec = TestTaskSpec.parse(req.spec); // validated already; parse applies defaults
+      operatorDecision = { redrive: true, reason: req.reason ?? 'operator redrive' };
+      return { workflowId, redrivenWithNewSpec: req.spec !== undefined };
+    },
+    {
+      validator: (req: RedriveRequest) => {
+        if (status !== 'dead_lettered' || operatorDecision) throw new Error(`redrive: the task is ${status}, not dead-lettered`);
+        if (req?.spec === undefined) return;
+        const parsed = TestTaskSpec.safeParse(req.spec);
+        if (!parsed.success) throw new Error(`redrive: invalid spec\n${formatZodIssues(parsed.error).join('\n')}`);
+        if (parsed.data.name !== spec.name) throw new Error(`redrive: spec name "${parsed.data.name}" differs from the task's "${spec.name}"`);
+      },
+    },
+  );
+
+  setHandler(
+    discardUpdate,
+    (req: DiscardRequest) => {
+      operatorDecision = { redrive: false, reason: req.reason };
+      return { workflowId };
+    },
+    {
+      validator: (req: DiscardRequest) => {
+        if (status !== 'dead_lettered' || operatorDecision) throw new Error(`discard: the task is ${status}, not dead-lettered`);
+        if (typeof req?.reason !== 'string' || !req.reason.trim()) throw new Error('discard: a reason is required');
+      },
+    },
+  );
+
+  // Every run ends passed, failed, cancelled, or in the dead letter queue, where it waits for an operator.
+  for (;;) {
+    const outcome = await runOnce();
+    const retentionS = spec.deadLetterRetentionSeconds;
+    if (outcome.status !== 'error' || retentionS === 0) return outcome;
+    parked = { ...outcome, status: 'dead_lettered' };
+    log({ action: 'dead-letter', category: outcome.category, reason: `parked in the dead letter queue: ${outcome.reason ?? 'no option left'}` });
+    parked = { ...parked, recoveryLog: [...recoveryLog] };
+    setStatus('dead_lettered', { category: outcome.category });
+    upsertSearchAttributes([{ key: DtfParkedAt, value: new Date() }]);
+    const decided = await condition(() => operatorDecision !== undefined, retentionS * 1000);
+    const decision = operatorDecision;
+    operatorDecision = undefined;
+    if (!decided || !decision) {
+      log({ action: 'expire', reason: `no redrive within the dead-letter retention of ${retentionS} s` });
+      return finish('expired', { ...failureFields(), category: outcome.category, reason: `expired in the dead letter queue: ${outcome.reason}` });
+    }
+    if (!decision.redrive) {
+      log({ action: 'discard', reason: decision.reason });
+      return finish('discarded', { ...failureFields(), category: outcome.category, reason: `discarded: ${decision.reason}` });
+    }
+    log({ action: 'redrive', reason: decision.reason });
+    parked = undefined;
+    runStart = placements.length;
+    excludedHosts = [];
+    triedClasses = [];
+  }
+
+  /** One run of the task: placements until it passes, fails its test, is cancelled, or has no option left (`error`). */
+  async function runOnce(): Promise<TestTaskResult> {
   const init = initialPlacement(spec);
   if (!init.ok) {
     log({ action: 'fail', category: 'TEST_CONFIGURATION_ERROR', reason: init.reason });
     return finish('error', { reason: init.reason, category: 'TEST_CONFIGURATION_ERROR' });
   }
   place(init.placement);
-  status = 'running';
+  setStatus('running');
 
   for (;;) {
     const placement = current!;
@@ -224,6 +305,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     }
     if (outcome.done) return outcome.result;
   }
+  }
 
   /** After a placement ended in failure or was cancelled by a signal/update: move on, or end the task. */
   async function recover(err: unknown, placement: Placement): Promise<Outcome> {
@@ -252,7 +334,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       message: facts.message,
     };
     const policy = facts.meta?.policy ?? policyFor(facts.category, facts.kind, {}, spec.retry);
-    const state: PlacementState = { current: placement, placementsUsed: placements.length, excludedHosts, triedClasses };
+    const state: PlacementState = { current: placement, placementsUsed: placementsUsed(), excludedHosts, triedClasses };
     const step = decideRecovery(facts, policy, state, spec);
     if (step.action === 'record-test-failure') {
       log({ action: 'record-test-failure', hostId: facts.hostId, category: facts.category, kind: facts.kind, rule: facts.rule, reason: step.reason });
@@ -300,7 +382,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       setStatus('retrying');
       return { done: false };
     }
-    const state: PlacementState = { current: current!, placementsUsed: placements.length, excludedHosts, triedClasses };
+    const state: PlacementState = { current: current!, placementsUsed: placementsUsed(), excludedHosts, triedClasses };
     return applyStep(fallbackStep(spec, state, `${step.reason}; no other live host on ${step.queue}`), facts);
   }
 

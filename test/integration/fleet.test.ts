@@ -66,7 +66,7 @@ test('a CUDA task served by no host ends with a clear reason within its placemen
     hardware: { class: 'cuda', minGpuMemoryGb: 80 },
     placementTimeoutSeconds: 2,
   });
-  expect(r.status).toBe('error');
+  expect(r.status).toBe('dead_lettered');
   expect(r.category).toBe('HARDWARE_AVAILABILITY_ERROR');
   expect(r.reason).toMatch(/no eligible host picked the task up on dtf-cuda-80gb.*allows no fallback/);
   expect(Date.now() - started).toBeLessThan(15_000);

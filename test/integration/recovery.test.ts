@@ -71,7 +71,7 @@ test('an assertion failure is a test failure: no infrastructure retry', async ()
 });
 
 test('a configuration error fails fast', async () => {
-  const r = await runTask(fleet.client, { name: 'config', command: node('scripts/bad-config.js') });
+  const r = await runTask(fleet.client, { name: 'config', command: node('scripts/bad-config.js'), deadLetterRetentionSeconds: 0 });
   expect(r.status).toBe('error');
   expect(r.category).toBe('TEST_CONFIGURATION_ERROR');
   expect(r.attempts).toBe(1);
