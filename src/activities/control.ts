@@ -16,14 +16,15 @@ export function createControlActivities(client: Client) {
         taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
       });
       const now = Date.now();
-      const hosts = new Map<string, IdentityInfo>();
+      // One entry per host: its most recent poller (a restarted worker replaces its dead predecessor).
+      const hosts = new Map<string, { info: IdentityInfo; seenMs: number }>();
       for (const poller of res.pollers ?? []) {
-        const seconds = Number(poller.lastAccessTime?.seconds ?? 0);
-        if (now - seconds * 1000 > POLLER_FRESHNESS_MS) continue;
+        const seenMs = Number(poller.lastAccessTime?.seconds ?? 0) * 1000 + Math.floor((poller.lastAccessTime?.nanos ?? 0) / 1e6);
+        if (now - seenMs > POLLER_FRESHNESS_MS) continue;
         const info = parseWorkerIdentity(poller.identity ?? '');
-        if (info) hosts.set(info.hostId, info);
+        if (info && seenMs >= (hosts.get(info.hostId)?.seenMs ?? -1)) hosts.set(info.hostId, { info, seenMs });
       }
-      return [...hosts.values()];
+      return [...hosts.values()].map((h) => h.info);
     },
   };
 }

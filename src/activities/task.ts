@@ -19,6 +19,8 @@ import type { AttemptHeartbeat, CommandSuccess, FailureMeta } from '../domain/ta
 import type { TestTaskSpec } from '../domain/task-spec';
 import { attemptEventSignal } from '../workflows/messages';
 import { buildErrorReport } from './error-report';
+import { FAULTS, InjectRates, drawFault } from './fault-injection';
+import { CompensationRecord, HostSaga, acquireGpuLease } from './saga';
 
 export interface TaskActivityDeps {
   hardware: HostHardware;
@@ -32,6 +34,8 @@ export interface TaskActivityDeps {
   heartbeatIntervalMs?: number;
   /** Grace between SIGTERM and SIGKILL when a command is stopped. */
   killGraceMs?: number;
+  /** Worker-wide fault injection (`dtf worker --inject`). */
+  inject?: InjectRates;
 }
 
 export interface RunTestTaskInput {
@@ -69,7 +73,14 @@ export function createTaskActivities(deps: TaskActivityDeps) {
   async function fail(
     input: RunTestTaskInput,
     classification: Classification,
-    observed: { message: string; exitCode: number | null; signal: string | null; outputTail: string; durationMs: number },
+    observed: {
+      message: string;
+      exitCode: number | null;
+      signal: string | null;
+      outputTail: string;
+      durationMs: number;
+      compensation?: CompensationRecord[];
+    },
   ): Promise<never> {
     const ctx = Context.current();
     const { attempt } = ctx.info;
@@ -107,6 +118,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
       policy,
       retryInPlace: decision.retryInPlace,
       delayMs: decision.delayMs,
+      compensation: observed.compensation ?? [],
     };
     deps.logger.warn(
       { task: input.spec.name, category: classification.category, kind: classification.kind, rule: classification.rule, attempt, retryInPlace: decision.retryInPlace, delayMs: decision.delayMs },
@@ -174,28 +186,70 @@ export function createTaskActivities(deps: TaskActivityDeps) {
       });
     }
 
-    const workspace = path.join(deps.workRoot, workspaceName(input.workflowId, input.placementIndex, attempt));
-    await fs.mkdir(workspace, { recursive: true });
+    const need = Math.max(spec.hardware.minGpuMemoryGb ?? 0, placement.tierGb ?? 0) * 0.95;
+    const gpuCandidates = () =>
+      deps.hardware.gpus
+        .map((g, index) => ({ g, index }))
+        .filter(({ g }) => g.memoryGb >= need)
+        .sort((a, b) => a.g.memoryGb - b.g.memoryGb) // smallest GPU that fits: keep big ones for big tasks
+        .map(({ index }) => index);
+    const wsName = workspaceName(input.workflowId, input.placementIndex, attempt);
+    const workspace = path.join(deps.workRoot, wsName);
     const cwd = spec.cwd ? path.resolve(workspace, spec.cwd) : workspace;
     const tail = new OutputTail();
-    let result: { exitCode: number | null; signal: string | null; spawnError?: NodeJS.ErrnoException; timedOut: boolean };
-    try {
-      result = await runCommand(spec, cwd, tail, log, ctx, {
+    const saga = new HostSaga(deps.workRoot, wsName, log);
+    const env: Record<string, string> = {
+      DTF_TASK: spec.name,
+      DTF_HOST: deps.hardware.hostId,
+      DTF_WORKSPACE: workspace,
+      DTF_ATTEMPT: String(attempt),
+      DTF_GPU_MEMORY_GB: String(gpuMemoryGb),
+    };
+    const run = (command: string[], timeoutSeconds: number) =>
+      runCommand(command, { ...spec.env, ...env }, timeoutSeconds, cwd, tail, log, ctx, {
         heartbeat: () =>
           ctx.heartbeat({ attempt, hostId: deps.hardware.hostId, gpuMemoryGb, elapsedMs: Date.now() - started } satisfies AttemptHeartbeat),
         heartbeatIntervalMs,
         killGraceMs: deps.killGraceMs ?? 2_000,
-        env: {
-          DTF_TASK: spec.name,
-          DTF_HOST: deps.hardware.hostId,
-          DTF_WORKSPACE: workspace,
-          DTF_ATTEMPT: String(attempt),
-          DTF_GPU_MEMORY_GB: String(gpuMemoryGb),
-        },
       });
+    let result: RunResult;
+    let setupFailed: string | undefined;
+    let junitXml: string | undefined;
+    let compensation: CompensationRecord[] = [];
+    try {
+      await fs.mkdir(workspace, { recursive: true });
+      await saga.register({ kind: 'workspace', path: workspace });
+      if (placement.hwClass === 'cuda') {
+        const lease = await acquireGpuLease(deps.workRoot, gpuCandidates(), input.workflowId);
+        if (!lease) {
+          result = { exitCode: null, signal: null, timedOut: false, busy: `every GPU of ${deps.hardware.hostId} that fits is leased to another task` };
+          throw new LeaseBusy();
+        }
+        await saga.register({ kind: 'gpu-lease', file: lease.file, gpu: lease.gpu });
+        env.CUDA_VISIBLE_DEVICES = String(lease.gpu);
+      }
+      for (const step of spec.setup) {
+        result = await run(step.command, step.timeoutSeconds);
+        if (result.exitCode !== 0 || result.timedOut || ctx.cancellationSignal.aborted) {
+          setupFailed = step.name;
+          break;
+        }
+        if (step.teardown) {
+          await saga.register({ kind: 'teardown', name: step.name, command: step.teardown, cwd, env: { ...spec.env, ...env }, timeoutSeconds: step.timeoutSeconds });
+        }
+      }
+      if (!setupFailed) {
+        const fault = drawFault({ ...deps.inject, ...spec.inject });
+        if (fault) log.warn({ fault }, `FAULT INJECTION: this attempt runs a real ${fault} instead of the task's command`);
+        result = await run(fault ? FAULTS[fault]() : spec.command, spec.timeoutSeconds);
+      }
+      junitXml = await readJunit(spec, cwd);
+    } catch (err) {
+      if (!(err instanceof LeaseBusy)) throw err;
     } finally {
-      await fs.rm(workspace, { recursive: true, force: true }).catch((err) => log.warn({ err, workspace }, 'could not remove workspace'));
+      compensation = await saga.compensate();
     }
+    result = result!;
     const durationMs = Date.now() - started;
     if (ctx.cancellationSignal.aborted) {
       log.info('task cancelled; command stopped');
@@ -203,16 +257,27 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     }
     if (result.exitCode === 0 && !result.timedOut) {
       log.info({ durationMs }, 'task passed');
-      return { attempt, hostId: deps.hardware.hostId, exitCode: 0, durationMs, outputTail: tail.toString() };
+      return { attempt, hostId: deps.hardware.hostId, exitCode: 0, durationMs, outputTail: tail.toString(), compensation };
     }
     const outputTail = tail.toString();
+    if (result.busy) {
+      return fail(input, { category: 'RESOURCE_ALLOCATION_ERROR', kind: 'resource', rule: 'gpu-lease-busy' }, {
+        message: result.busy,
+        exitCode: null,
+        signal: null,
+        outputTail,
+        durationMs,
+        compensation,
+      });
+    }
+    const what = setupFailed ? `setup step "${setupFailed}"` : 'command';
     const message = result.spawnError
       ? `could not start ${JSON.stringify(spec.command[0])}: ${result.spawnError.message}`
       : result.timedOut
-        ? `command timed out after ${spec.timeoutSeconds} s`
+        ? `${what} timed out`
         : result.signal
-          ? `command killed by ${result.signal}`
-          : `command exited with code ${result.exitCode}`;
+          ? `${what} killed by ${result.signal}`
+          : `${what} exited with code ${result.exitCode}`;
     let classification = classifyFailure(
       {
         message,
@@ -220,14 +285,14 @@ export function createTaskActivities(deps: TaskActivityDeps) {
         exitCode: result.exitCode,
         signal: result.signal,
         exceptionType: result.spawnError?.code,
-        junitXml: await readJunit(spec, cwd),
+        junitXml,
       },
       deps.rules,
     );
     if (result.timedOut && classification.category === 'UNKNOWN_ERROR') {
       classification = { category: 'NETWORK_TIMEOUT_ERROR', kind: 'transient', rule: 'command-timeout' };
     }
-    return fail(input, classification, { message, exitCode: result.exitCode, signal: result.signal, outputTail, durationMs });
+    return fail(input, classification, { message, exitCode: result.exitCode, signal: result.signal, outputTail, durationMs, compensation });
   }
 
   return { runTestTask };
@@ -246,23 +311,35 @@ interface RunOptions {
   heartbeat: () => void;
   heartbeatIntervalMs: number;
   killGraceMs: number;
-  env: Record<string, string>;
 }
 
+interface RunResult {
+  exitCode: number | null;
+  signal: string | null;
+  spawnError?: NodeJS.ErrnoException;
+  timedOut: boolean;
+  /** Set when the attempt could not start for want of a free GPU on this host. */
+  busy?: string;
+}
+
+class LeaseBusy extends Error {}
+
 function runCommand(
-  spec: TestTaskSpec,
+  command: string[],
+  env: Record<string, string>,
+  timeoutSeconds: number,
   cwd: string,
   tail: OutputTail,
   log: Logger,
   ctx: Context,
   opts: RunOptions,
-): Promise<{ exitCode: number | null; signal: string | null; spawnError?: NodeJS.ErrnoException; timedOut: boolean }> {
+): Promise<RunResult> {
   return new Promise((resolve) => {
-    const [program, ...args] = spec.command;
+    const [program, ...args] = command;
     // detached: its own process group, so stopping it stops whatever it started too.
     const child = spawn(program, args, {
       cwd,
-      env: { ...process.env, ...spec.env, ...opts.env },
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -295,9 +372,9 @@ function runCommand(
     const beat = setInterval(opts.heartbeat, opts.heartbeatIntervalMs);
     const timer = setTimeout(() => {
       timedOut = true;
-      log.warn(`command exceeded its ${spec.timeoutSeconds} s timeout; stopping it`);
+      log.warn(`command exceeded its ${timeoutSeconds} s timeout; stopping it`);
       stopGroup();
-    }, spec.timeoutSeconds * 1000);
+    }, timeoutSeconds * 1000);
     const onCancel = () => {
       log.warn('cancellation requested; stopping the command');
       stopGroup();

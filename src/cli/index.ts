@@ -3,6 +3,7 @@ import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import { z } from 'zod';
+import { InjectRates, parseInjectOption } from '../activities/fault-injection';
 import { ConnectOptions, connectClient } from '../config/connection';
 import { loadDeploymentConfig } from '../config/deployment';
 import { CategoryName } from '../domain/categories';
@@ -100,7 +101,14 @@ export function buildProgram(): Command {
     .option('--max-tasks <n>', 'most tasks at once on each queue', positiveInt('--max-tasks'), 2)
     .option('--work-dir <dir>', 'where task workspaces go (default: $DTF_WORK_DIR or <tmp>/dtf-work/<host>)')
     .option('--config <file>', 'deployment config: classifier rules, retry policies (default: $DTF_CONFIG)')
-    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; workDir?: string; config?: string }, cmd: Command) => {
+    .option('--inject <CATEGORY:RATE,...>', 'fault injection: make real failures of these categories at these rates (chaos testing)', (v: string) => {
+      try {
+        return parseInjectOption(v);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    })
+    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; workDir?: string; config?: string; inject?: InjectRates }, cmd: Command) => {
       const worker = await startHostWorker({
         ...connectOpts(cmd),
         hostId: o.hostId,
@@ -108,6 +116,7 @@ export function buildProgram(): Command {
         maxTasks: o.maxTasks,
         workRoot: o.workDir,
         deployment: loadDeploymentConfig(o.config),
+        inject: o.inject,
       });
       await worker.done;
     });

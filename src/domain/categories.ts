@@ -56,3 +56,15 @@ export const HOST_ATTRIBUTED_CATEGORIES: ReadonlySet<string> = new Set([
   'WORKER_CRASH_ERROR',
   'WORKER_DISCONNECTION_ERROR',
 ]);
+
+/** Categories that fault injection can make happen for real, safely (see activities/fault-injection.ts). */
+export const INJECTABLE_CATEGORIES = [
+  'NETWORK_CONNECTION_ERROR',
+  'NETWORK_TIMEOUT_ERROR',
+  'RESOURCE_ALLOCATION_ERROR',
+  'WORKER_CRASH_ERROR',
+  'TEST_EXECUTION_ERROR',
+  'TEST_DEPENDENCY_ERROR',
+] as const;
+export const InjectRates = z.record(z.enum(INJECTABLE_CATEGORIES), z.number().min(0).max(1));
+export type InjectRates = z.infer<typeof InjectRates>;

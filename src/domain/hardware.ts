@@ -112,10 +112,11 @@ export interface IdentityInfo {
   hostId: string;
   gpuMemoryGb: number;
   computeCapability: number;
+  pid?: number;
 }
 
 export function parseWorkerIdentity(identity: string): IdentityInfo | undefined {
-  const m = /^dtf:([a-z0-9][a-z0-9.-]*):gpu([0-9.]+):cc([0-9.]+):pid\d+$/.exec(identity);
+  const m = /^dtf:([a-z0-9][a-z0-9.-]*):gpu([0-9.]+):cc([0-9.]+):pid(\d+)$/.exec(identity);
   if (!m) return undefined;
-  return { hostId: m[1], gpuMemoryGb: Number(m[2]), computeCapability: Number(m[3]) };
+  return { hostId: m[1], gpuMemoryGb: Number(m[2]), computeCapability: Number(m[3]), pid: Number(m[4]) };
 }

@@ -18,6 +18,8 @@ export interface CommandSuccess {
   exitCode: 0;
   durationMs: number;
   outputTail: string;
+  /** The attempt's undos (workspace, GPU lease, setup teardowns), run in reverse on this host. */
+  compensation: CompensationRecord[];
 }
 
 /** Second entry of an ApplicationFailure's details (the first is the ErrorReport): what the workflow decides with. */
@@ -35,6 +37,15 @@ export interface FailureMeta {
   policy: CategoryPolicy;
   retryInPlace: boolean;
   delayMs: number;
+  compensation: CompensationRecord[];
+}
+
+/** One undo run on the host when an attempt ended (see activities/saga.ts). */
+export interface CompensationRecord {
+  step: string;
+  ok: boolean;
+  attempts: number;
+  error?: string;
 }
 
 /** Heartbeat details: what the workflow learns about an attempt whose worker died. */

@@ -1,6 +1,6 @@
 /** The test task spec: the one boundary type a user writes (YAML or JSON), validated with zod. */
 import { z } from 'zod';
-import { CategoryName } from './categories';
+import { CategoryName, InjectRates } from './categories';
 import { HardwareClass, HostId } from './hardware';
 
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
@@ -60,6 +60,21 @@ export const TestTaskSpec = z
     expect: z.enum(['passed', 'failed', 'error', 'dead_lettered']).default('passed'),
     /** How long a task with no option left waits in the dead letter queue for a redrive; 0 ends it as `error` at once. */
     deadLetterRetentionSeconds: z.number().int().min(0).max(365 * 24 * 3600).default(7 * 24 * 3600),
+    /** Steps run in the workspace before the command; each one's `teardown` is registered as its undo once it succeeds. */
+    setup: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 letters, digits, ".", "_" or "-"'),
+            command: z.array(z.string()).min(1, 'expected at least the program to run'),
+            teardown: z.array(z.string()).min(1, 'expected at least the program to run').optional(),
+            timeoutSeconds: z.number().positive().max(24 * 3600).default(300),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Fault injection for this task: CATEGORY → probability per attempt (chaos testing; off by default). */
+    inject: InjectRates.default({}),
     /** Per-category retry overrides for this task. */
     retry: z.record(CategoryName, PolicyOverride).default({}),
   })

@@ -55,16 +55,24 @@ export async function spawnWorker(client: Client, address: string, spec: WorkerS
       clearTimeout(timer);
     },
   };
-  await waitForHost(client, spec.hostId, () => exited, logFile);
+  await waitForHost(client, spec.hostId, () => exited, logFile, 60_000, child.pid);
   return worker;
 }
 
-export async function waitForHost(client: Client, hostId: string, gone: () => boolean = () => false, logFile?: string, timeoutMs = 60_000): Promise<void> {
+/** Waits until `hostId` polls its host queue — this very process when `pid` is given (a dead predecessor may still be listed). */
+export async function waitForHost(
+  client: Client,
+  hostId: string,
+  gone: () => boolean = () => false,
+  logFile?: string,
+  timeoutMs = 60_000,
+  pid?: number,
+): Promise<void> {
   const { listQueueHosts } = createControlActivities(client);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (gone()) throw new Error(`worker ${hostId} exited during start-up${logFile ? `; see ${logFile}:\n${tailOf(logFile)}` : ''}`);
-    if ((await listQueueHosts(hostQueue(hostId))).some((h) => h.hostId === hostId)) return;
+    if ((await listQueueHosts(hostQueue(hostId))).some((h) => h.hostId === hostId && (pid === undefined || h.pid === pid))) return;
     if (Date.now() > deadline) throw new Error(`worker ${hostId} did not start polling within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pino, { Logger } from 'pino';
 import { createControlActivities } from '../activities/control';
+import { InjectRates } from '../activities/fault-injection';
+import { sweepLeftovers } from '../activities/saga';
 import { createTaskActivities } from '../activities/task';
 import { ConnectOptions, connectClient, connectWorker } from '../config/connection';
 import { DeploymentConfig } from '../config/deployment';
@@ -23,6 +25,8 @@ export interface HostWorkerOptions extends ConnectOptions {
   workRoot?: string;
   logger?: Logger;
   deployment?: DeploymentConfig;
+  /** Fault injection for every task this worker runs (chaos testing). */
+  inject?: InjectRates;
   /** Serve workflow tasks too (default true); a pure executor host may leave them to others. */
   serveWorkflows?: boolean;
 }
@@ -66,6 +70,11 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   const client = await connectClient(opts);
   const workRoot = opts.workRoot ?? process.env.DTF_WORK_DIR ?? path.join(os.tmpdir(), 'dtf-work', hardware.hostId);
   fs.mkdirSync(workRoot, { recursive: true });
+  // Nothing of this host runs yet: undo whatever a crashed predecessor left (workspaces, GPU leases, teardowns).
+  await sweepLeftovers(workRoot, log);
+  if (opts.inject && Object.keys(opts.inject).length) {
+    log.warn({ inject: opts.inject }, `FAULT INJECTION IS ON for host ${hardware.hostId}: attempts fail on purpose at these rates`);
+  }
   const taskActivities = createTaskActivities({
     hardware,
     identity,
@@ -74,6 +83,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     client,
     rules: compileRules(opts.deployment?.classifier),
     policies: opts.deployment?.policies,
+    inject: opts.inject,
   });
   const activityQueues = [...classQueuesFor(hardware), hostQueue(hardware.hostId)];
   const maxTasks = opts.maxTasks ?? 2;

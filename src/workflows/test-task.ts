@@ -34,7 +34,7 @@ import {
 import { policyFor } from '../domain/policies';
 import { DtfErrorCategory, DtfHardwareClass, DtfHost, DtfParkedAt, DtfStatus, TaskStatus } from '../domain/search-attributes';
 import { TestTaskSpec, formatZodIssues } from '../domain/task-spec';
-import type { AttemptHeartbeat, FailureMeta, RecoveryLogEntry, TestTaskInput, TestTaskResult } from '../domain/task-result';
+import type { AttemptHeartbeat, CompensationRecord, FailureMeta, RecoveryLogEntry, TestTaskInput, TestTaskResult } from '../domain/task-result';
 import type { ControlActivities } from '../activities/control';
 import type { TaskActivities } from '../activities/task';
 import {
@@ -297,6 +297,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       const ok = await scope.run(() => acts.runTestTask({ spec, placement, placementIndex: placements.length, workflowId }));
       attempts += ok.attempt;
       currentHost = ok.hostId;
+      if (ok.compensation.some((c) => !c.ok)) logCompensation(ok.compensation, ok.hostId);
       return finish('passed', { exitCode: 0, hostId: ok.hostId, outputTail: ok.outputTail });
     } catch (err) {
       outcome = await recover(err, placement);
@@ -305,6 +306,19 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     }
     if (outcome.done) return outcome.result;
   }
+  }
+
+  /** The host's undos for an attempt that did not pass (or whose cleanup failed): visible, never hiding the error. */
+  function logCompensation(records: CompensationRecord[] | undefined, hostId: string | undefined) {
+    if (!records?.length) return;
+    const failed = records.filter((r) => !r.ok);
+    log({
+      action: 'compensate',
+      hostId,
+      reason: failed.length
+        ? `undo failed: ${failed.map((r) => `${r.step} (${r.error}, ${r.attempts} attempts)`).join('; ')}; done: ${records.filter((r) => r.ok).map((r) => r.step).join(', ')}`
+        : `undone in reverse: ${records.map((r) => r.step).join(', ')}`,
+    });
   }
 
   /** After a placement ended in failure or was cancelled by a signal/update: move on, or end the task. */
@@ -325,6 +339,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     }
     const facts = factsFrom(err, placement);
     attempts += facts.attempts;
+    logCompensation(facts.meta?.compensation, facts.hostId);
     if (facts.hostId) currentHost = facts.hostId;
     lastFailure = {
       category: facts.category,

@@ -29,7 +29,7 @@ test('a task that cannot succeed is parked, listed, shown, and redriven with a c
   const parked = await settledResult(handle, 250);
   expect(parked.status).toBe('dead_lettered');
   expect(parked.category).toBe('TEST_CONFIGURATION_ERROR');
-  expect(parked.recoveryLog.map((e) => e.action)).toEqual(['fail', 'dead-letter']);
+  expect(parked.recoveryLog.map((e) => e.action)).toEqual(['compensate', 'fail', 'dead-letter']);
   const desc = await handle.describe();
   expect(desc.status.name).toBe('RUNNING'); // waiting durably for an operator
   expect(desc.typedSearchAttributes.get(DtfStatus)).toBe('dead_lettered');
@@ -54,7 +54,7 @@ test('a task that cannot succeed is parked, listed, shown, and redriven with a c
   const final = (await handle.result()) as TestTaskResult;
   expect(final.status).toBe('passed');
   expect(final.outputTail).toContain('fixed');
-  expect(final.recoveryLog.map((e) => e.action)).toEqual(['fail', 'dead-letter', 'redrive']);
+  expect(final.recoveryLog.map((e) => e.action)).toEqual(['compensate', 'fail', 'dead-letter', 'redrive']);
 });
 
 test('a parked task can be discarded with a reason, and only a parked one', async () => {

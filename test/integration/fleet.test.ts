@@ -41,7 +41,7 @@ test('a failing test ends failed with its exit code, without infrastructure retr
   expect(r.exitCode).toBe(1);
   expect(r.category).toBe('TEST_EXECUTION_ERROR');
   expect(r.attempts).toBe(1);
-  expect(r.recoveryLog.map((e) => e.action)).toEqual(['record-test-failure']);
+  expect(r.recoveryLog.map((e) => e.action)).toEqual(['compensate', 'record-test-failure']);
 });
 
 test('a CUDA task that needs 16 GB lands only on the 24 GB host', async () => {

@@ -67,7 +67,7 @@ test('an assertion failure is a test failure: no infrastructure retry', async ()
   const r = await runTask(fleet.client, { name: 'assert', command: [process.execPath, '--test', `${EXAMPLES}/tests/regression.test.js`] });
   expect(r.status).toBe('failed');
   expect(r.attempts).toBe(1);
-  expect(actions(r)).toEqual(['record-test-failure']);
+  expect(actions(r)).toEqual(['compensate', 'record-test-failure']);
 });
 
 test('a configuration error fails fast', async () => {
@@ -75,7 +75,7 @@ test('a configuration error fails fast', async () => {
   expect(r.status).toBe('error');
   expect(r.category).toBe('TEST_CONFIGURATION_ERROR');
   expect(r.attempts).toBe(1);
-  expect(actions(r)).toEqual(['fail']);
+  expect(actions(r)).toEqual(['compensate', 'fail']);
   expect(r.exitCode).toBe(2);
 });
 

@@ -54,7 +54,7 @@ describe('hardware tiers and queues', () => {
   test('worker identity carries what placement needs and parses back', () => {
     const id = workerIdentity({ hostId: 'gpu-07', cpuModel: 'x', cpuCores: 8, memoryGb: 64, gpus: [{ name: 'A100', memoryGb: 79.2, computeCapability: 8, simulated: false }] }, 42);
     expect(id).toBe('dtf:gpu-07:gpu79.2:cc8:pid42');
-    expect(parseWorkerIdentity(id)).toEqual({ hostId: 'gpu-07', gpuMemoryGb: 79.2, computeCapability: 8 });
+    expect(parseWorkerIdentity(id)).toEqual({ hostId: 'gpu-07', gpuMemoryGb: 79.2, computeCapability: 8, pid: 42 });
     expect(parseWorkerIdentity('12345@somehost')).toBeUndefined();
   });
 });
