@@ -117,24 +117,17 @@ export async function waitForTasks(
  * The task's result once it has settled: its workflow's result, or — when it waits in the dead letter queue —
  * the parked result (the workflow stays open for a redrive).
  */
-export async function settledResult(handle: WorkflowHandle<typeof testTaskWorkflow>, pollMs = 1_000): Promise<TestTaskResult> {
-  let stopped = false;
-  const watchParked = async (): Promise<TestTaskResult> => {
-    while (!stopped) {
-      await new Promise((r) => setTimeout(r, pollMs));
-      if (stopped) break;
-      const desc = await handle.describe().catch(() => undefined);
-      if (desc?.status.name === 'RUNNING' && desc.typedSearchAttributes.get(DtfStatus) === 'dead_lettered') {
-        const progress = await handle.query(progressQuery).catch(() => undefined);
-        if (progress?.parked) return progress.parked;
-      }
+export async function settledResult(handle: WorkflowHandle<typeof testTaskWorkflow>, pollMs = 500): Promise<TestTaskResult> {
+  // Polls rather than long-polling result(): a parked workflow never completes, and a pending long poll
+  // would outlive the connection of whoever asked.
+  for (;;) {
+    const desc = await handle.describe();
+    if (desc.status.name !== 'RUNNING') return (await handle.result()) as TestTaskResult;
+    if (desc.typedSearchAttributes.get(DtfStatus) === 'dead_lettered') {
+      const progress = await handle.query(progressQuery).catch(() => undefined);
+      if (progress?.parked) return progress.parked;
     }
-    return new Promise<never>(() => undefined);
-  };
-  try {
-    return await Promise.race([handle.result(), watchParked()]);
-  } finally {
-    stopped = true;
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
