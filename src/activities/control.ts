@@ -24,7 +24,7 @@ export function createControlActivities(client: Client) {
         const info = parseWorkerIdentity(poller.identity ?? '');
         if (info && seenMs >= (hosts.get(info.hostId)?.seenMs ?? -1)) hosts.set(info.hostId, { info, seenMs });
       }
-      return [...hosts.values()].map((h) => h.info);
+      return [...hosts.values()].map((h) => ({ ...h.info, lastSeenMs: h.seenMs }));
     },
   };
 }

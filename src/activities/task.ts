@@ -17,7 +17,7 @@ import { Placement, hostMeetsRequirement } from '../domain/placement';
 import { PolicyTableOverrides, inPlaceDecision, policyFor } from '../domain/policies';
 import type { AttemptHeartbeat, CommandSuccess, FailureMeta } from '../domain/task-result';
 import type { TestTaskSpec } from '../domain/task-spec';
-import { attemptEventSignal } from '../workflows/messages';
+import { AttemptEvent, attemptEventSignal } from '../workflows/messages';
 import { buildErrorReport } from './error-report';
 import { FAULTS, InjectRates, drawFault } from './fault-injection';
 import { CompensationRecord, HostSaga, acquireGpuLease } from './saga';
@@ -69,6 +69,15 @@ export function createTaskActivities(deps: TaskActivityDeps) {
   const gpuMemoryGb = Math.max(0, ...deps.hardware.gpus.map((g) => g.memoryGb));
   const simulatedGpus: GpuInfo[] = deps.hardware.gpus.filter((g) => g.simulated);
   const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 1_000;
+
+  /** Tells the workflow about an attempt it cannot see (Temporal's in-place retries); best effort, never fails the attempt. */
+  async function recordOnWorkflow(input: RunTestTaskInput, event: Omit<AttemptEvent, 'placement' | 'attempt' | 'hostId' | 'queue'>): Promise<void> {
+    const { info } = Context.current();
+    await deps.client.workflow
+      .getHandle(input.workflowId)
+      .signal(attemptEventSignal, { placement: input.placementIndex, attempt: info.attempt, hostId: deps.hardware.hostId, queue: info.taskQueue, ...event })
+      .catch((err: unknown) => deps.logger.warn({ err, action: event.action }, 'could not record the attempt on the workflow'));
+  }
 
   async function fail(
     input: RunTestTaskInput,
@@ -126,21 +135,14 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     );
     if (decision.retryInPlace) {
       // Temporal retries in place without telling the workflow; tell it, so the recovery log misses nothing.
-      await deps.client.workflow
-        .getHandle(input.workflowId)
-        .signal(attemptEventSignal, {
-          placement: input.placementIndex,
-          attempt,
-          hostId: deps.hardware.hostId,
-          queue: ctx.info.taskQueue,
-          category: classification.category,
-          kind: classification.kind,
-          rule: classification.rule,
-          action: 'retry-in-place',
-          delayMs: decision.delayMs,
-          reason: report.message,
-        })
-        .catch((err: unknown) => deps.logger.warn({ err }, 'could not record the in-place retry on the workflow'));
+      await recordOnWorkflow(input, {
+        category: classification.category,
+        kind: classification.kind,
+        rule: classification.rule,
+        action: 'retry-in-place',
+        delayMs: decision.delayMs,
+        reason: report.message,
+      });
     }
     throw ApplicationFailure.create({
       type: classification.category,
@@ -160,18 +162,11 @@ export function createTaskActivities(deps: TaskActivityDeps) {
 
     if (attempt > 1) {
       const previous = ctx.info.heartbeatDetails as AttemptHeartbeat | undefined;
-      await deps.client.workflow
-        .getHandle(input.workflowId)
-        .signal(attemptEventSignal, {
-          placement: input.placementIndex,
-          attempt,
-          hostId: deps.hardware.hostId,
-          queue: ctx.info.taskQueue,
-          action: 'attempt-started',
-          previousHostId: previous?.hostId,
-          reason: previous ? `attempt ${attempt} on ${deps.hardware.hostId}; attempt ${attempt - 1} ran on ${previous.hostId}` : `attempt ${attempt} on ${deps.hardware.hostId}`,
-        })
-        .catch((err: unknown) => log.warn({ err }, 'could not record the attempt start on the workflow'));
+      await recordOnWorkflow(input, {
+        action: 'attempt-started',
+        previousHostId: previous?.hostId,
+        reason: previous ? `attempt ${attempt} on ${deps.hardware.hostId}; attempt ${attempt - 1} ran on ${previous.hostId}` : `attempt ${attempt} on ${deps.hardware.hostId}`,
+      });
     }
 
     const fits = hostMeetsRequirement({ gpuMemoryGb, computeCapability: bestComputeCapability(deps.hardware) }, spec, placement);

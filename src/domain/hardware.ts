@@ -113,6 +113,8 @@ export interface IdentityInfo {
   gpuMemoryGb: number;
   computeCapability: number;
   pid?: number;
+  /** When Temporal last saw this host poll (epoch ms), from host discovery. */
+  lastSeenMs?: number;
 }
 
 export function parseWorkerIdentity(identity: string): IdentityInfo | undefined {

@@ -94,6 +94,16 @@ export function decideRecovery(facts: FailureFacts, policy: CategoryPolicy, stat
   }
   const excludeHost = facts.hostId && HOST_ATTRIBUTED_CATEGORIES.has(facts.category) ? facts.hostId : undefined;
 
+  if (facts.notPickedUp && state.current.hostId && !spec.host) {
+    // A host we moved the task to did not take it (gone since discovery, or busy): try another one of the class.
+    return {
+      action: 'find-host',
+      queue: classPlacement(state.current.hwClass, state.current.tierGb ?? spec.hardware.minGpuMemoryGb)?.queue ?? state.current.queue,
+      hwClass: state.current.hwClass,
+      reason: `host ${state.current.hostId} did not pick the task up in time: move to another host`,
+      excludeHost: state.current.hostId,
+    };
+  }
   if (facts.notPickedUp) {
     // Pinned to one host, or on a class queue nobody serves: either way only another class can help.
     return fallbackStep(spec, state, `no eligible host picked the task up on ${state.current.queue}`);
@@ -133,16 +143,15 @@ export function fallbackStep(spec: TestTaskSpec, state: PlacementState, why: str
 }
 
 /**
- * Picks a live host from discovery: not excluded, not the one just failed, with the compute capability the task needs.
- * Deterministic (sorted, then the first after `seed`) so a workflow replay picks the same.
+ * Picks a host from discovery: not excluded, with the compute capability the task needs, most recently seen polling
+ * first (a worker that stopped stays listed for a while, but stops being seen). Ties by host id, so it is deterministic.
  */
-export function pickHost(hosts: IdentityInfo[], excluded: string[], spec: TestTaskSpec, seed = 0): IdentityInfo | undefined {
+export function pickHost(hosts: IdentityInfo[], excluded: string[], spec: TestTaskSpec): IdentityInfo | undefined {
   const minCc = spec.hardware.minComputeCapability;
-  const eligible = hosts
+  return hosts
     .filter((h) => !excluded.includes(h.hostId))
     .filter((h) => spec.hardware.class !== 'cuda' || minCc === undefined || h.computeCapability >= minCc)
-    .sort((a, b) => a.hostId.localeCompare(b.hostId));
-  return eligible.length ? eligible[seed % eligible.length] : undefined;
+    .sort((a, b) => (b.lastSeenMs ?? 0) - (a.lastSeenMs ?? 0) || a.hostId.localeCompare(b.hostId))[0];
 }
 
 /** Whether a host may run the spec at all (the activity checks this on the host before running anything). */

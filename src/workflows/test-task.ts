@@ -54,8 +54,11 @@ import {
 export const HEARTBEAT_TIMEOUT_MS = 3_000;
 /** Upper bound on Temporal's in-place attempts; the activity stops earlier per its category's policy. */
 const MAX_TEMPORAL_ATTEMPTS = 20;
-/** A host placement targets one live host: if it does not pick the task up soon, it is gone or busy. */
-const HOST_PLACEMENT_PICKUP_LIMIT_S = 60;
+/**
+ * A host placement targets one host seen polling in the last minute; a worker that stopped since is still listed,
+ * so if it does not pick the task up soon the task moves on to another host.
+ */
+const HOST_PLACEMENT_PICKUP_LIMIT_S = 15;
 
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10s',
@@ -389,7 +392,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     // find-host: a live host on the class queue, not excluded, not the one that just failed.
     const live = await control.listQueueHosts(step.queue);
     const avoid = [...excludedHosts, ...(facts.hostId ? [facts.hostId] : [])];
-    const host = pickHost(live, avoid, spec, placements.length);
+    const host = pickHost(live, avoid, spec);
     if (host) {
       const to = hostPlacement(step.hwClass, host.hostId);
       log({ action: 'relocate', ...about, to: to.queue, reason: step.reason });

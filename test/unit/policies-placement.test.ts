@@ -82,19 +82,29 @@ describe('placement decisions', () => {
     expect((tried as { reason: string }).reason).toMatch(/fallback cpu already tried/);
   });
 
+  test('a host we moved the task to that does not pick it up is excluded, and another host is looked for', () => {
+    const f = facts('HARDWARE_AVAILABILITY_ERROR', 'resource', 'schedule-to-start-timeout', 'gone', { notPickedUp: true });
+    const step = decideRecovery(f, DEFAULT_POLICIES.HARDWARE_AVAILABILITY_ERROR, state({ current: { hwClass: 'cpu', queue: 'dtf-host-gone', hostId: 'gone' } }), spec());
+    expect(step).toMatchObject({ action: 'find-host', queue: 'dtf-cpu', excludeHost: 'gone' });
+    // A task pinned to a host by its spec has nowhere else to go in its class.
+    const pinned = decideRecovery(f, DEFAULT_POLICIES.HARDWARE_AVAILABILITY_ERROR, state({ current: { hwClass: 'cpu', queue: 'dtf-host-gone', hostId: 'gone' } }), spec({}, { host: 'gone' }));
+    expect(pinned).toMatchObject({ action: 'fail' });
+  });
+
   test('placements are bounded', () => {
     const step = decideRecovery(facts('NETWORK_CONNECTION_ERROR', 'transient'), DEFAULT_POLICIES.NETWORK_CONNECTION_ERROR, state({ placementsUsed: MAX_PLACEMENTS }), spec());
     expect(step).toMatchObject({ action: 'fail' });
   });
 
-  test('pickHost skips excluded hosts and hosts below the compute capability, deterministically', () => {
+  test('pickHost skips excluded hosts and hosts below the compute capability, and prefers the one seen last', () => {
     const hosts = [
-      { hostId: 'b', gpuMemoryGb: 24, computeCapability: 8.9 },
-      { hostId: 'a', gpuMemoryGb: 24, computeCapability: 7.5 },
-      { hostId: 'c', gpuMemoryGb: 24, computeCapability: 9.0 },
+      { hostId: 'b', gpuMemoryGb: 24, computeCapability: 8.9, lastSeenMs: 3000 },
+      { hostId: 'a', gpuMemoryGb: 24, computeCapability: 7.5, lastSeenMs: 1000 },
+      { hostId: 'c', gpuMemoryGb: 24, computeCapability: 9.0, lastSeenMs: 2000 },
     ];
     expect(pickHost(hosts, ['b'], spec({ class: 'cuda', minComputeCapability: 8 }))?.hostId).toBe('c');
-    expect(pickHost(hosts, [], spec({ class: 'cuda' }), 1)?.hostId).toBe('b');
+    expect(pickHost(hosts, [], spec({ class: 'cuda' }))?.hostId).toBe('b');
+    expect(pickHost(hosts.map((h) => ({ ...h, lastSeenMs: undefined })), [], spec({ class: 'cuda' }))?.hostId).toBe('a');
     expect(pickHost(hosts, ['a', 'b', 'c'], spec({ class: 'cuda' }))).toBeUndefined();
   });
 
