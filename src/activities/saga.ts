@@ -1,6 +1,6 @@
 /**
- * Host-side compensation (saga): every step of a task that changes this host registers its undo as it succeeds,
- * in a manifest on disk. The undos run in reverse when the attempt ends — failure, cancellation or success alike —
+ * Host-side compensation (saga): every step of a task that changes this host registers its undo as it succeeds
+ * (teardowns also in a manifest on disk). The undos run in reverse when the attempt ends — failure, cancellation or success alike —
  * and a worker that starts after a crash replays the manifests left behind, so nothing outlives its task.
  */
 import { spawn } from 'node:child_process';
@@ -61,17 +61,25 @@ export class HostSaga {
     return this.undos;
   }
 
+  private persisted = false;
+
+  /**
+   * Only teardowns go to the manifest on disk: workspaces and leases are found by the crash sweep without one,
+   * which keeps the happy path free of extra disk writes.
+   */
   async register(undo: Undo): Promise<void> {
     this.undos.push(undo);
+    if (undo.kind !== 'teardown') return;
     await fs.mkdir(path.dirname(this.manifest), { recursive: true });
     await fs.writeFile(this.manifest, JSON.stringify(this.undos));
+    this.persisted = true;
   }
 
   /** Runs every undo in reverse order; always completes. */
   async compensate(): Promise<CompensationRecord[]> {
     const records = await compensateAll([...this.undos].reverse(), this.log);
     this.undos.length = 0;
-    if (records.every((r) => r.ok)) await fs.rm(this.manifest, { force: true });
+    if (this.persisted && records.every((r) => r.ok)) await fs.rm(this.manifest, { force: true });
     return records;
   }
 }
@@ -115,6 +123,12 @@ export async function sweepLeftovers(workRoot: string, log: Logger): Promise<Com
     if (done.every((r) => r.ok)) await fs.rm(full, { force: true });
   }
   await fs.rm(leaseDir(workRoot), { recursive: true, force: true });
+  // Workspaces of attempts that died with their worker (no task of this host runs yet).
+  for (const entry of await fs.readdir(workRoot).catch(() => [] as string[])) {
+    if (entry.startsWith('.')) continue;
+    await fs.rm(path.join(workRoot, entry), { recursive: true, force: true });
+    records.push({ step: `remove workspace ${entry}`, ok: true, attempts: 1 });
+  }
   if (records.length) log.warn({ records }, `compensated ${records.length} step(s) left by an earlier worker on this host`);
   return records;
 }
