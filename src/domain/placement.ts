@@ -34,6 +34,13 @@ export function classPlacement(hwClass: HardwareClass, minGpuMemoryGb?: number):
   return tierGb === undefined ? undefined : { hwClass, queue: cudaQueueForTier(tierGb), tierGb };
 }
 
+/** The class queue behind a placement: where the peers of a host placement are found (its tier, else the task's). */
+export function classQueueOf(placement: Placement, spec: TestTaskSpec): string {
+  if (placement.tierGb !== undefined) return cudaQueueForTier(placement.tierGb);
+  if (!placement.hostId) return placement.queue;
+  return classPlacement(placement.hwClass, spec.hardware.minGpuMemoryGb)?.queue ?? placement.queue;
+}
+
 export function hostPlacement(hwClass: HardwareClass, hostId: string): Placement {
   return { hwClass, queue: hostQueue(hostId), hostId };
 }
@@ -98,7 +105,7 @@ export function decideRecovery(facts: FailureFacts, policy: CategoryPolicy, stat
     // A host we moved the task to did not take it (gone since discovery, or busy): try another one of the class.
     return {
       action: 'find-host',
-      queue: classPlacement(state.current.hwClass, state.current.tierGb ?? spec.hardware.minGpuMemoryGb)?.queue ?? state.current.queue,
+      queue: classQueueOf(state.current, spec),
       hwClass: state.current.hwClass,
       reason: `host ${state.current.hostId} did not pick the task up in time: move to another host`,
       excludeHost: state.current.hostId,
@@ -121,10 +128,9 @@ export function decideRecovery(facts: FailureFacts, policy: CategoryPolicy, stat
     }
     return fallbackStep(spec, state, `GPU out of memory and no tier above ${from} GB`, excludeHost);
   }
-  const classQueue = classPlacement(state.current.hwClass, spec.hardware.minGpuMemoryGb)?.queue ?? state.current.queue;
   return {
     action: 'find-host',
-    queue: state.current.tierGb !== undefined ? cudaQueueForTier(state.current.tierGb) : classQueue,
+    queue: classQueueOf(state.current, spec),
     hwClass: state.current.hwClass,
     reason: `${facts.category} (${facts.rule}) on ${facts.hostId ?? 'an unknown host'}: move to another host`,
     excludeHost,

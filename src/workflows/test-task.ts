@@ -17,13 +17,12 @@ import {
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import { DEFAULT_KIND, ErrorKind } from '../domain/categories';
-import { cudaQueueForTier } from '../domain/hardware';
 import {
   FailureFacts,
   Placement,
   PlacementState,
   RecoveryStep,
-  classPlacement,
+  classQueueOf,
   decideRecovery,
   hostPlacement,
   fallbackStep,
@@ -332,7 +331,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       attempts += 1;
       const step: RecoveryStep =
         taken.to === 'find-host'
-          ? { action: 'find-host', queue: classQueueOf(placement), hwClass: placement.hwClass, reason: taken.reason, excludeHost: taken.excludeHost }
+          ? { action: 'find-host', queue: classQueueOf(placement, spec), hwClass: placement.hwClass, reason: taken.reason, excludeHost: taken.excludeHost }
           : { action: 'move', to: taken.to, reason: taken.reason };
       return applyStep(step, { category: taken.category, hostId: currentHost });
     }
@@ -402,13 +401,6 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     }
     const state: PlacementState = { current: current!, placementsUsed: placementsUsed(), excludedHosts, triedClasses };
     return applyStep(fallbackStep(spec, state, `${step.reason}; no other live host on ${step.queue}`), facts);
-  }
-
-  /** The class queue behind a placement (a host placement's class queue is where its peers are found). */
-  function classQueueOf(placement: Placement): string {
-    if (!placement.hostId) return placement.queue;
-    if (placement.tierGb !== undefined) return cudaQueueForTier(placement.tierGb);
-    return classPlacement(placement.hwClass, spec.hardware.minGpuMemoryGb)?.queue ?? placement.queue;
   }
 }
 
