@@ -11,12 +11,16 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { Classification, CompiledRule, classifyFailure } from '../domain/classification';
-import { ErrorFrequencyTracker } from '../domain/error-frequency';
+import { ErrorFrequencyTracker, RECURRING_THRESHOLD } from '../domain/error-frequency';
 import { GpuInfo, HostHardware, bestComputeCapability } from '../domain/hardware';
 import { Placement, hostMeetsRequirement } from '../domain/placement';
 import { PolicyTableOverrides, inPlaceDecision, policyFor } from '../domain/policies';
 import type { AttemptHeartbeat, CommandSuccess, FailureMeta } from '../domain/task-result';
 import type { TestTaskSpec } from '../domain/task-spec';
+import { recurringErrorNotification } from '../notifications/events';
+import type { Notifier } from '../notifications/notifier';
+import type { QuarantineGate } from '../resilience/host-quarantine';
+import { ServiceBreakers, ServiceProbeError, ServiceUnavailableError } from '../resilience/service-breakers';
 import { AttemptEvent, attemptEventSignal } from '../workflows/messages';
 import { buildErrorReport } from './error-report';
 import { FAULTS, InjectRates, drawFault } from './fault-injection';
@@ -36,6 +40,12 @@ export interface TaskActivityDeps {
   killGraceMs?: number;
   /** Worker-wide fault injection (`dtf worker --inject`). */
   inject?: InjectRates;
+  /** This host's circuit breakers for the services tasks declare (default: one with default thresholds). */
+  breakers?: ServiceBreakers;
+  /** Host self-quarantine: refuses class-queue tasks while quarantined and learns from every outcome. */
+  gate?: QuarantineGate;
+  /** Where recurring errors are announced. */
+  notifier?: Notifier;
 }
 
 export interface RunTestTaskInput {
@@ -69,6 +79,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
   const gpuMemoryGb = Math.max(0, ...deps.hardware.gpus.map((g) => g.memoryGb));
   const simulatedGpus: GpuInfo[] = deps.hardware.gpus.filter((g) => g.simulated);
   const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 1_000;
+  const breakers = deps.breakers ?? new ServiceBreakers();
 
   /** Tells the workflow about an attempt it cannot see (Temporal's in-place retries); best effort, never fails the attempt. */
   async function recordOnWorkflow(input: RunTestTaskInput, event: Omit<AttemptEvent, 'placement' | 'attempt' | 'hostId' | 'queue'>): Promise<void> {
@@ -89,12 +100,15 @@ export function createTaskActivities(deps: TaskActivityDeps) {
       outputTail: string;
       durationMs: number;
       compensation?: CompensationRecord[];
+      /** No retry before this (an open breaker's time until half-open). */
+      minDelayMs?: number;
     },
   ): Promise<never> {
     const ctx = Context.current();
     const { attempt } = ctx.info;
     const policy = policyFor(classification.category, classification.kind, deps.policies, input.spec.retry);
-    const decision = inPlaceDecision(policy, classification.kind, attempt);
+    const planned = inPlaceDecision(policy, classification.kind, attempt);
+    const decision = { ...planned, delayMs: Math.max(planned.delayMs, observed.minDelayMs ?? 0) };
     const report = await buildErrorReport({
       classification,
       message: observed.message,
@@ -114,6 +128,12 @@ export function createTaskActivities(deps: TaskActivityDeps) {
       simulatedGpus,
       tracker,
     });
+    if (report.frequency.lastHour === RECURRING_THRESHOLD + 1) {
+      // Announced once, as the error becomes recurring; the report of every later one says how often it recurs.
+      void deps.notifier?.notify(
+        recurringErrorNotification({ category: classification.category, message: report.message, hostId: deps.hardware.hostId, lastHour: report.frequency.lastHour }),
+      );
+    }
     const meta: FailureMeta = {
       attempt,
       hostId: deps.hardware.hostId,
@@ -153,7 +173,29 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     });
   }
 
-  async function runTestTask(input: RunTestTaskInput): Promise<CommandSuccess> {
+  /** Probes the services the task declares, each through this host's breaker; a failure becomes the attempt's. */
+  async function checkServices(input: RunTestTaskInput): Promise<void> {
+    for (const service of input.spec.services) {
+      try {
+        await breakers.checkService(service.name, service.url, service.timeoutMs);
+      } catch (err) {
+        const observed = { message: err instanceof Error ? err.message : String(err), exitCode: null, signal: null, outputTail: '', durationMs: 0 };
+        if (err instanceof ServiceUnavailableError) {
+          return fail(input, { category: err.category, kind: 'transient', rule: 'service-breaker-open' }, { ...observed, minDelayMs: err.retryAfterMs });
+        }
+        if (err instanceof ServiceProbeError) return fail(input, { category: err.category, kind: 'transient', rule: 'service-probe-failed' }, observed);
+        throw err;
+      }
+    }
+  }
+
+  function runTestTask(input: RunTestTaskInput): Promise<CommandSuccess> {
+    if (!deps.gate) return runAttempt(input);
+    const { info } = Context.current();
+    return deps.gate.guard({ taskQueue: info.taskQueue, attempt: info.attempt, pinned: input.placement.pinned }, () => runAttempt(input));
+  }
+
+  async function runAttempt(input: RunTestTaskInput): Promise<CommandSuccess> {
     const ctx = Context.current();
     const { spec, placement } = input;
     const { attempt } = ctx.info;
@@ -180,6 +222,8 @@ export function createTaskActivities(deps: TaskActivityDeps) {
         durationMs: 0,
       });
     }
+
+    await checkServices(input);
 
     const need = Math.max(spec.hardware.minGpuMemoryGb ?? 0, placement.tierGb ?? 0) * 0.95;
     const gpuCandidates = () =>

@@ -100,7 +100,7 @@ export function buildProgram(): Command {
     )
     .option('--max-tasks <n>', 'most tasks at once on each queue', positiveInt('--max-tasks'), 2)
     .option('--work-dir <dir>', 'where task workspaces go (default: $DTF_WORK_DIR or <tmp>/dtf-work/<host>)')
-    .option('--config <file>', 'deployment config: classifier rules, retry policies (default: $DTF_CONFIG)')
+    .option('--config <file>', 'deployment config: classifier rules, retry policies, circuit breakers, quarantine, notifications (default: $DTF_CONFIG)')
     .option('--inject <CATEGORY:RATE,...>', 'fault injection: make real failures of these categories at these rates (chaos testing)', (v: string) => {
       try {
         return parseInjectOption(v);

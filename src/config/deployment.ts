@@ -1,6 +1,6 @@
 /**
- * The deployment config file (`--config FILE` or $DTF_CONFIG, YAML or JSON): classifier additions and retry-policy
- * overrides for this fleet. Every knob is optional; the defaults work on one laptop.
+ * The deployment config file (`--config FILE` or $DTF_CONFIG, YAML or JSON): classifier additions, retry-policy
+ * overrides, circuit breakers, host quarantine and notification sinks for this fleet. Every knob is optional; the defaults work on one laptop.
  */
 import fs from 'node:fs';
 import YAML from 'yaml';
@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { ClassifierConfig } from '../domain/classification';
 import { PolicyTableOverrides } from '../domain/policies';
 import { SpecError, formatZodIssues } from '../domain/task-spec';
+import { NotificationsConfig } from '../notifications/notifier';
+import { BreakerConfig, QuarantineConfig } from '../resilience/config';
 
 export const DeploymentConfig = z
   .object({
@@ -15,6 +17,12 @@ export const DeploymentConfig = z
     classifier: ClassifierConfig.optional(),
     /** Per-category retry-policy overrides (fields as in policies.ts). */
     policies: PolicyTableOverrides.default({}),
+    /** Circuit breakers of the external services tasks declare (`services:` in a task spec). */
+    breakers: BreakerConfig.default({}),
+    /** When a host quarantines itself after its own hardware or crash errors repeat. */
+    quarantine: QuarantineConfig.default({}),
+    /** Where notifications go: the structured log and JSON webhooks. */
+    notifications: NotificationsConfig.default({}),
   })
   .strict();
 export type DeploymentConfig = z.infer<typeof DeploymentConfig>;

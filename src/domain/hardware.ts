@@ -122,3 +122,11 @@ export function parseWorkerIdentity(identity: string): IdentityInfo | undefined 
   if (!m) return undefined;
   return { hostId: m[1], gpuMemoryGb: Number(m[2]), computeCapability: Number(m[3]), pid: Number(m[4]) };
 }
+
+/** Whether a host with this identity would serve `queue` (its class queues and its own host queue). */
+export function hostServesQueue(host: Pick<IdentityInfo, 'hostId' | 'gpuMemoryGb'>, queue: string): boolean {
+  if (queue === CPU_TASK_QUEUE) return true;
+  const hostOfQueue = hostIdFromQueue(queue);
+  if (hostOfQueue !== undefined) return hostOfQueue === host.hostId;
+  return classQueuesFor({ gpus: host.gpuMemoryGb > 0 ? [{ name: '', memoryGb: host.gpuMemoryGb, simulated: false }] : [] }).includes(queue);
+}

@@ -23,6 +23,8 @@ export interface Placement {
   tierGb?: number;
   /** Set when the placement is one host's own queue. */
   hostId?: string;
+  /** A user (`host:` in the spec) or an operator (`dtf reassign`) chose this host: it runs there even if quarantined. */
+  pinned?: boolean;
 }
 
 /** Most placements (first one included) a task may use before it ends. */
@@ -49,7 +51,7 @@ export type InitialPlacement = { ok: true; placement: Placement } | { ok: false;
 
 export function initialPlacement(spec: TestTaskSpec): InitialPlacement {
   const { hardware } = spec;
-  if (spec.host) return { ok: true, placement: hostPlacement(hardware.class, spec.host) };
+  if (spec.host) return { ok: true, placement: { ...hostPlacement(hardware.class, spec.host), pinned: true } };
   const placement = classPlacement(hardware.class, hardware.minGpuMemoryGb);
   if (placement) return { ok: true, placement };
   return {
@@ -205,11 +207,9 @@ export function parseReassignTarget(to: string, spec: TestTaskSpec, currentClass
     return classOk('cuda') ?? { ok: true, placement: { hwClass: 'cuda', queue: text, tierGb } };
   }
   const hostId = text.startsWith('dtf-host-') ? text.slice('dtf-host-'.length) : text;
-  if (/^[a-z0-9][a-z0-9.-]{0,62}$/.test(hostId) && !text.startsWith('dtf-')) {
-    return { ok: true, placement: hostPlacement(currentClass, hostId) };
-  }
-  if (text.startsWith('dtf-host-') && /^[a-z0-9][a-z0-9.-]{0,62}$/.test(hostId)) {
-    return { ok: true, placement: hostPlacement(currentClass, hostId) };
+  const validHost = /^[a-z0-9][a-z0-9.-]{0,62}$/.test(hostId);
+  if (validHost && (text.startsWith('dtf-host-') || !text.startsWith('dtf-'))) {
+    return { ok: true, placement: { ...hostPlacement(currentClass, hostId), pinned: true } };
   }
   return { ok: false, reason: `unknown target "${text}": expected cpu, cuda, dtf-cuda-<GB>gb, dtf-host-<id> or a host id` };
 }

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { CategoryName, InjectRates } from './categories';
 import { HardwareClass, HostId } from './hardware';
+import { DeclaredService } from '../resilience/config';
 
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
 
@@ -73,6 +74,20 @@ export const TestTaskSpec = z
           .strict(),
       )
       .default([]),
+    /**
+     * External services the task needs (artifact store, dataset or model mirror): each is probed through this host's
+     * circuit breaker for it before the command runs, so an outage fails fast instead of failing every test.
+     */
+    services: z
+      .array(DeclaredService)
+      .default([])
+      .superRefine((services, ctx) => {
+        const seen = new Set<string>();
+        services.forEach((s, i) => {
+          if (seen.has(s.name)) ctx.addIssue({ code: 'custom', message: `duplicate service name "${s.name}"`, path: [i, 'name'] });
+          seen.add(s.name);
+        });
+      }),
     /** Fault injection for this task: CATEGORY → probability per attempt (chaos testing; off by default). */
     inject: InjectRates.default({}),
     /** Per-category retry overrides for this task. */

@@ -136,13 +136,20 @@ export const QUARANTINE_RULE = 'host-quarantined';
 export interface QuarantineGateOptions {
   hostId: string;
   gpuMemoryGb?: number;
-  /** Queues that stay served while quarantined (the host queue, so that cleanups finish). */
-  isExempt(taskQueue: string): boolean;
+  /** Tasks that run even while quarantined (pinned to this host by a user or an operator). */
+  isExempt(ctx: ClassTaskContext): boolean;
+  /**
+   * The worker's slot supplier already keeps class-queue polls away while quarantined and hands out the one
+   * half-open trial slot; the gate then refuses only tasks whose poll began before the quarantine did.
+   */
+  slotsAdmit?: boolean;
 }
 
 export interface ClassTaskContext {
   taskQueue: string;
   attempt: number;
+  /** The placement was chosen by a user or an operator. */
+  pinned?: boolean;
 }
 
 export interface QuarantineGate {
@@ -158,7 +165,8 @@ export interface QuarantineGate {
 
 export function createQuarantineGate(quarantine: HostQuarantine, opts: QuarantineGateOptions): QuarantineGate {
   function beforeClassTask(ctx: ClassTaskContext): void {
-    if (opts.isExempt(ctx.taskQueue) || quarantine.shouldAcceptClassWork()) return;
+    if (opts.isExempt(ctx)) return;
+    if (opts.slotsAdmit ? quarantine.state() !== 'quarantined' : quarantine.shouldAcceptClassWork()) return;
     const state = quarantine.state();
     const wait = quarantine.remainingCooldownMs();
     const message =

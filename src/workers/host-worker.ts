@@ -13,6 +13,11 @@ import { sweepLeftovers } from '../activities/saga';
 import { createTaskActivities } from '../activities/task';
 import { ConnectOptions, connectClient, connectWorker } from '../config/connection';
 import { DeploymentConfig } from '../config/deployment';
+import { breakerNotification, quarantineNotification } from '../notifications/events';
+import { Notifier, createNotifier } from '../notifications/notifier';
+import { HostQuarantine, createQuarantineGate } from '../resilience/host-quarantine';
+import { quarantineTuner } from '../resilience/quarantine-slots';
+import { ServiceBreakers } from '../resilience/service-breakers';
 import { compileRules } from '../domain/classification';
 import { GpuInfo, HostHardware, WORKFLOW_TASK_QUEUE, classQueuesFor, hostQueue, workerIdentity } from '../domain/hardware';
 import { detectHardware } from './hardware-detection';
@@ -35,6 +40,9 @@ export interface RunningHostWorker {
   hardware: HostHardware;
   identity: string;
   queues: string[];
+  quarantine: HostQuarantine;
+  breakers: ServiceBreakers;
+  notifier: Notifier;
   /** Resolves when every worker has stopped (after shutdown()). */
   done: Promise<void>;
   shutdown(): Promise<void>;
@@ -75,6 +83,29 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   if (opts.inject && Object.keys(opts.inject).length) {
     log.warn({ inject: opts.inject }, `FAULT INJECTION IS ON for host ${hardware.hostId}: attempts fail on purpose at these rates`);
   }
+  const hostId = hardware.hostId;
+  const notifier = createNotifier(opts.deployment?.notifications, log.child({ component: 'notifications' }));
+  const breakers = new ServiceBreakers(opts.deployment?.breakers, {
+    onStateChange(service, state, info) {
+      log.warn({ service, state, ...info }, `circuit breaker for "${service}" is ${state}`);
+      const n = breakerNotification(service, state, info, hostId);
+      if (n) void notifier.notify(n);
+    },
+  });
+  const quarantine = new HostQuarantine(opts.deployment?.quarantine, Date.now, (event) => {
+    if (event.type === 'quarantined') {
+      log.error({ reason: event.reason, until: new Date(event.until).toISOString() }, `host ${hostId} QUARANTINED: it takes no class-queue work until the cool-down ends (${event.reason})`);
+    } else if (event.type === 'half-open') {
+      log.warn(`host ${hostId} cool-down over: taking one trial task`);
+    } else {
+      log.info({ quarantinedForMs: event.quarantinedForMs }, `host ${hostId} healthy again: taking class-queue work`);
+    }
+    const n = quarantineNotification(hostId, event);
+    if (n) void notifier.notify(n);
+  });
+  const gpuMemoryGb = Math.max(0, ...hardware.gpus.map((g) => g.memoryGb));
+  // Tasks pinned to this host by a user or an operator run even while it is quarantined: someone chose it on purpose.
+  const gate = createQuarantineGate(quarantine, { hostId, gpuMemoryGb, isExempt: (ctx) => ctx.pinned === true, slotsAdmit: true });
   const taskActivities = createTaskActivities({
     hardware,
     identity,
@@ -84,8 +115,12 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     rules: compileRules(opts.deployment?.classifier),
     policies: opts.deployment?.policies,
     inject: opts.inject,
+    breakers,
+    gate,
+    notifier,
   });
-  const activityQueues = [...classQueuesFor(hardware), hostQueue(hardware.hostId)];
+  const classQueues = classQueuesFor(hardware);
+  const activityQueues = [...classQueues, hostQueue(hostId)];
   const maxTasks = opts.maxTasks ?? 2;
   const workers: Worker[] = [];
   if (opts.serveWorkflows !== false) {
@@ -97,7 +132,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
         identity,
         taskQueue: WORKFLOW_TASK_QUEUE,
         ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') }),
-        activities: createControlActivities(client),
+        activities: createControlActivities(client, notifier),
       }),
     );
   }
@@ -109,7 +144,10 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
         identity,
         taskQueue,
         activities: taskActivities,
-        maxConcurrentActivityTaskExecutions: maxTasks,
+        // Class queues poll only while the host is not quarantined; the host queue always (pinned work, cleanups).
+        ...(classQueues.includes(taskQueue)
+          ? { tuner: quarantineTuner(maxTasks, quarantine), maxConcurrentActivityTaskPolls: Math.min(5, maxTasks) }
+          : { maxConcurrentActivityTaskExecutions: maxTasks }),
         // Cancellation reaches a running command through heartbeats; keep them frequent enough for seconds-level reaction.
         maxHeartbeatThrottleInterval: '1s',
       }),
@@ -125,6 +163,9 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     hardware,
     identity,
     queues: activityQueues,
+    quarantine,
+    breakers,
+    notifier,
     done,
     async shutdown() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

@@ -12,6 +12,7 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -58,6 +59,12 @@ const MAX_TEMPORAL_ATTEMPTS = 20;
  * so if it does not pick the task up soon the task moves on to another host.
  */
 const HOST_PLACEMENT_PICKUP_LIMIT_S = 15;
+/**
+ * How often a task still waiting for a worker checks that its queue has one (a host polling it, or alive with the
+ * hardware for it). A queue nobody serves is given up on at the first check, by the task's fallback rules, instead
+ * of after its whole placement timeout. Short tasks start before the first check and cost one cancelled timer.
+ */
+export const QUEUE_WATCH_INTERVAL_MS = 10_000;
 
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10s',
@@ -70,6 +77,12 @@ interface Pending {
   reason: string;
   excludeHost?: string;
   category?: string;
+}
+
+/** Set by the queue watch: nobody can pick the attempt up, so the placement is given up on as if it had timed out. */
+interface Stalled {
+  to: 'stalled';
+  facts: Facts;
 }
 
 export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskResult> {
@@ -88,7 +101,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
   let current: Placement | undefined;
   let currentHost: string | undefined;
   let scope: CancellationScope | undefined;
-  let pending: Pending | undefined;
+  let pending: Pending | Stalled | undefined;
   let attempts = 0;
   const startedAt = Date.now();
   let lastFailure: { category: string; exitCode: number | null; outputTail: string; report?: unknown; message: string } | undefined;
@@ -250,6 +263,9 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     parked = { ...parked, recoveryLog: [...recoveryLog] };
     setStatus('dead_lettered', { category: outcome.category });
     upsertSearchAttributes([{ key: DtfParkedAt, value: new Date() }]);
+    await control
+      .notifyDeadLettered({ workflowId, task: spec.name, category: outcome.category ?? 'UNKNOWN_ERROR', reason: outcome.reason ?? 'no option left', hostId: outcome.hostId })
+      .catch(() => undefined); // a notification that cannot be sent never changes the task's outcome
     const decided = await condition(() => operatorDecision !== undefined, retentionS * 1000);
     const decision = operatorDecision;
     operatorDecision = undefined;
@@ -294,6 +310,10 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     });
     scope = new CancellationScope();
+    const attemptScope = scope;
+    const watchScope = new CancellationScope();
+    // Advisory: if the watch itself fails (e.g. describe is refused), the placement timeout still applies.
+    const watching = watchScope.run(() => watchQueue(placement, attemptScope)).catch(() => undefined);
     let outcome: Outcome;
     try {
       const ok = await scope.run(() => acts.runTestTask({ spec, placement, placementIndex: placements.length, workflowId }));
@@ -302,12 +322,42 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       if (ok.compensation.some((c) => !c.ok)) logCompensation(ok.compensation, ok.hostId);
       return finish('passed', { exitCode: 0, hostId: ok.hostId, outputTail: ok.outputTail });
     } catch (err) {
+      watchScope.cancel();
       outcome = await recover(err, placement);
     } finally {
       scope = undefined;
+      watchScope.cancel();
+      await watching;
     }
     if (outcome.done) return outcome.result;
   }
+  }
+
+  /**
+   * While the attempt waits to be picked up, checks that some live host can pick it up at all; when none can, cancels
+   * it and leaves the decision to recover(). Stops once the attempt runs: from then on heartbeats watch it.
+   */
+  async function watchQueue(placement: Placement, attemptScope: CancellationScope): Promise<void> {
+    for (;;) {
+      await sleep(QUEUE_WATCH_INTERVAL_MS);
+      const watch = await control.watchQueue({ workflowId, queue: placement.queue });
+      if (watch.started) return;
+      if (watch.eligibleHosts.length) continue;
+      pending = {
+        to: 'stalled',
+        facts: {
+          category: 'HARDWARE_AVAILABILITY_ERROR',
+          kind: 'resource',
+          rule: 'queue-has-no-poller',
+          hostId: placement.hostId,
+          notPickedUp: true,
+          message: `no live worker serves ${placement.queue}`,
+          attempts: 0,
+        },
+      };
+      attemptScope.cancel();
+      return;
+    }
   }
 
   /** The host's undos for an attempt that did not pass (or whose cleanup failed): visible, never hiding the error. */
@@ -327,7 +377,8 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
   async function recover(err: unknown, placement: Placement): Promise<Outcome> {
     const taken = pending;
     pending = undefined;
-    if (taken && isCancellation(err)) {
+    if (taken?.to === 'stalled' && isCancellation(err)) return decide(taken.facts, placement);
+    if (taken && taken.to !== 'stalled' && isCancellation(err)) {
       attempts += 1;
       const step: RecoveryStep =
         taken.to === 'find-host'
@@ -339,7 +390,11 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       log({ action: 'cancelled', reason: 'the workflow was cancelled' });
       return { done: true, result: finish('cancelled', { reason: 'cancelled' }) };
     }
-    const facts = factsFrom(err, placement);
+    return decide(factsFrom(err, placement), placement);
+  }
+
+  /** The recovery decision for a failed (or given up) placement. */
+  async function decide(facts: Facts, placement: Placement): Promise<Outcome> {
     attempts += facts.attempts;
     logCompensation(facts.meta?.compensation, facts.hostId);
     if (facts.hostId) currentHost = facts.hostId;

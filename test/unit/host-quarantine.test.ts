@@ -101,7 +101,7 @@ describe('HostQuarantine', () => {
 });
 
 describe('createQuarantineGate', () => {
-  const gateFor = (q: HostQuarantine) => createQuarantineGate(q, { hostId: 'gpu-07', gpuMemoryGb: 24, isExempt: (queue) => queue === 'dtf-host-gpu-07' });
+  const gateFor = (q: HostQuarantine) => createQuarantineGate(q, { hostId: 'gpu-07', gpuMemoryGb: 24, isExempt: (ctx) => ctx.taskQueue === 'dtf-host-gpu-07' });
   const classTask = { taskQueue: 'dtf-cuda-24gb', attempt: 1 };
 
   it('lets class work through while healthy', () => {

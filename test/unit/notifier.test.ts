@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { breakerNotification, quarantineNotification } from '../../src/notifications/events';
@@ -11,6 +9,7 @@ import {
   notification,
   webhookSink,
 } from '../../src/notifications/notifier';
+import { startWebhookReceiver } from '../webhook-receiver';
 
 /** A pino logger whose lines land in an array. */
 function captureLogger() {
@@ -24,31 +23,7 @@ function captureLogger() {
   return { logger: pino({ level: 'info' }, stream), lines };
 }
 
-interface Received {
-  body: Record<string, unknown>;
-  headers: http.IncomingHttpHeaders;
-}
-
-/** A local webhook receiver; `statuses` are answered in order, then 200. */
-async function receiver(statuses: number[] = []) {
-  const received: Received[] = [];
-  const server = http.createServer((req, res) => {
-    let data = '';
-    req.on('data', (c: Buffer) => (data += c.toString()));
-    req.on('end', () => {
-      received.push({ body: JSON.parse(data) as Record<string, unknown>, headers: req.headers });
-      res.statusCode = statuses.shift() ?? 200;
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/SECRET-TOKEN`;
-  const close = async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  };
-  return { url, received, close };
-}
+const receiver = startWebhookReceiver;
 
 const critical = notification('host_quarantined', 'host gpu-07 quarantined itself', { hostId: 'gpu-07' });
 const info = notification('breaker_closed', 'breaker closed', { service: 'store' });

@@ -44,7 +44,7 @@ describe('placement decisions', () => {
   test('initial placement picks the smallest covering tier, the CPU queue, or a pinned host', () => {
     expect(initialPlacement(spec({ class: 'cuda', minGpuMemoryGb: 12 }))).toEqual({ ok: true, placement: { hwClass: 'cuda', queue: 'dtf-cuda-16gb', tierGb: 16 } });
     expect(initialPlacement(spec())).toEqual({ ok: true, placement: { hwClass: 'cpu', queue: 'dtf-cpu' } });
-    expect(initialPlacement(spec({}, { host: 'gpu-07' }))).toEqual({ ok: true, placement: { hwClass: 'cpu', queue: 'dtf-host-gpu-07', hostId: 'gpu-07' } });
+    expect(initialPlacement(spec({}, { host: 'gpu-07' }))).toEqual({ ok: true, placement: { hwClass: 'cpu', queue: 'dtf-host-gpu-07', hostId: 'gpu-07', pinned: true } });
     expect(initialPlacement(spec({ class: 'cuda', minGpuMemoryGb: 500 }))).toMatchObject({ ok: false });
   });
 

@@ -1,0 +1,153 @@
+/** The pieces that wire breakers, quarantine and notifications into the fleet: config, spec, slots, queue service. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DeploymentConfig, loadDeploymentConfig } from '../../src/config/deployment';
+import { hostServesQueue } from '../../src/domain/hardware';
+import { parseReassignTarget } from '../../src/domain/placement';
+import { SpecError, TestTaskSpec, parseTaskFile } from '../../src/domain/task-spec';
+import { HostQuarantine } from '../../src/resilience/host-quarantine';
+import { QuarantineSlotSupplier } from '../../src/resilience/quarantine-slots';
+
+const reserveCtx = { slotType: 'activity' as const, taskQueue: 'dtf-cpu', workerIdentity: 'w', workerBuildId: '', isSticky: false };
+const used = { type: 'activity' as const, activityType: 'runTestTask' };
+
+describe('deployment config', () => {
+  it('defaults breakers, quarantine and notifications so an empty file works', () => {
+    const c = DeploymentConfig.parse({});
+    expect(c.breakers).toMatchObject({ consecutiveFailures: 3, halfOpenAfterMs: 30_000, services: {} });
+    expect(c.quarantine).toMatchObject({ threshold: 3, cooldownMs: 300_000 });
+    expect(c.notifications).toEqual({ logMinSeverity: 'info', webhooks: [] });
+  });
+
+  it('reads the knobs from a YAML file and names the bad field otherwise', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dtf-config-'));
+    const good = path.join(dir, 'good.yaml');
+    fs.writeFileSync(
+      good,
+      'breakers:\n  consecutiveFailures: 2\n  services:\n    artifacts: {halfOpenAfterMs: 5000}\nquarantine: {threshold: 5}\nnotifications:\n  webhooks: [{url: "http://127.0.0.1:9/hook"}]\n',
+    );
+    const c = loadDeploymentConfig(good);
+    expect(c.breakers.services.artifacts).toEqual({ halfOpenAfterMs: 5000 });
+    expect(c.quarantine.threshold).toBe(5);
+    expect(c.notifications.webhooks[0]).toMatchObject({ url: 'http://127.0.0.1:9/hook', minSeverity: 'warning' });
+    const bad = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(bad, 'quarantine: {threshold: 0}\nnotifications: {webhooks: [{url: "ftp://x"}]}\n');
+    expect(() => loadDeploymentConfig(bad)).toThrow(SpecError);
+    try {
+      loadDeploymentConfig(bad);
+    } catch (err) {
+      expect((err as SpecError).issues.join('\n')).toMatch(/quarantine\.threshold/);
+      expect((err as SpecError).issues.join('\n')).toMatch(/notifications\.webhooks\[0\]\.url: expected an http\(s\) URL/);
+    }
+  });
+});
+
+describe('task spec services', () => {
+  it('accepts declared services with a default probe timeout', () => {
+    const spec = TestTaskSpec.parse({ name: 't', command: ['x'], services: [{ name: 'artifacts', url: 'http://store:9000/minio/health/live' }] });
+    expect(spec.services).toEqual([{ name: 'artifacts', url: 'http://store:9000/minio/health/live', timeoutMs: 5000 }]);
+    expect(TestTaskSpec.parse({ name: 't', command: ['x'] }).services).toEqual([]);
+  });
+
+  it('names the bad service field: not http(s), duplicate names, unknown keys', () => {
+    let issues: string[] = [];
+    try {
+      parseTaskFile({
+        name: 't',
+        command: ['x'],
+        services: [
+          { name: 'a', url: 'file:///etc/passwd' },
+          { name: 'b', url: 'http://b' },
+          { name: 'b', url: 'http://b2' },
+          { name: 'c', url: 'http://c', retries: 3 },
+        ],
+      });
+    } catch (err) {
+      issues = (err as SpecError).issues;
+    }
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        'services[0].url: expected an http(s) URL',
+        'services[2].name: duplicate service name "b"',
+        expect.stringMatching(/^services\[3\]: Unrecognized key\(s\) in object: 'retries'/),
+      ]),
+    );
+  });
+});
+
+describe('reassign to a host pins the task there', () => {
+  const task = TestTaskSpec.parse({ name: 't', command: ['x'], hardware: { class: 'cuda', minGpuMemoryGb: 8 } });
+  it.each(['gpu-07', 'dtf-host-gpu-07'])('%s', (to) => {
+    expect(parseReassignTarget(to, task, 'cuda')).toEqual({ ok: true, placement: { hwClass: 'cuda', queue: 'dtf-host-gpu-07', hostId: 'gpu-07', pinned: true } });
+  });
+  it('a class queue is not pinned', () => {
+    expect(parseReassignTarget('dtf-cuda-24gb', task, 'cuda')).toEqual({ ok: true, placement: { hwClass: 'cuda', queue: 'dtf-cuda-24gb', tierGb: 24 } });
+  });
+});
+
+describe('hostServesQueue (the queue watch: can anyone alive pick this up?)', () => {
+  it('every host serves the CPU queue; only itself its host queue; GPU tiers by memory', () => {
+    const cpu = { hostId: 'cpu-01', gpuMemoryGb: 0 };
+    const rtx = { hostId: 'gpu-07', gpuMemoryGb: 24 };
+    expect(hostServesQueue(cpu, 'dtf-cpu')).toBe(true);
+    expect(hostServesQueue(cpu, 'dtf-cuda-8gb')).toBe(false);
+    expect(hostServesQueue(rtx, 'dtf-cuda-8gb')).toBe(true);
+    expect(hostServesQueue(rtx, 'dtf-cuda-24gb')).toBe(true);
+    expect(hostServesQueue(rtx, 'dtf-cuda-40gb')).toBe(false);
+    expect(hostServesQueue(rtx, 'dtf-host-gpu-07')).toBe(true);
+    expect(hostServesQueue(rtx, 'dtf-host-gpu-08')).toBe(false);
+  });
+});
+
+describe('QuarantineSlotSupplier (class-queue polls stop while quarantined)', () => {
+  const setup = (maxTasks = 2) => {
+    let now = 0;
+    const q = new HostQuarantine({ threshold: 1, cooldownMs: 1_000 }, () => now);
+    return { q, slots: new QuarantineSlotSupplier(maxTasks, q), advance: (ms: number) => (now += ms) };
+  };
+
+  it('hands out at most maxTasks slots and takes them back', () => {
+    const { slots } = setup(2);
+    const a = slots.tryReserveSlot();
+    const b = slots.tryReserveSlot();
+    expect(a && b).toBeTruthy();
+    expect(slots.tryReserveSlot()).toBeNull();
+    slots.releaseSlot({ permit: a!, slotInfo: used });
+    expect(slots.tryReserveSlot()).not.toBeNull();
+  });
+
+  it('hands out none while quarantined: a waiting reservation resolves only once the cool-down ends, with the one trial slot', async () => {
+    const { q, slots, advance } = setup(2);
+    q.recordFailure('WORKER_CRASH_ERROR');
+    expect(slots.tryReserveSlot()).toBeNull();
+    let got: unknown;
+    const waiting = slots.reserveSlot(reserveCtx, new AbortController().signal).then((p) => (got = p));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(got).toBeUndefined();
+    advance(1_000);
+    await waiting;
+    expect(got).toEqual({ trial: true });
+    // Half-open: the trial is out, so no second slot, even with room for two.
+    expect(slots.tryReserveSlot()).toBeNull();
+  });
+
+  it('a trial slot whose poll came back empty frees the trial for the next poll', () => {
+    const { q, slots, advance } = setup(2);
+    q.recordFailure('WORKER_CRASH_ERROR');
+    advance(1_000);
+    const trial = slots.tryReserveSlot()!;
+    expect(slots.tryReserveSlot()).toBeNull();
+    slots.releaseSlot({ permit: trial }); // no slotInfo: the long poll ended without a task
+    expect(slots.tryReserveSlot()).toEqual({ trial: true });
+  });
+
+  it('an aborted reservation rejects with AbortError', async () => {
+    const { q, slots } = setup(1);
+    q.recordFailure('WORKER_CRASH_ERROR');
+    const ctl = new AbortController();
+    const waiting = slots.reserveSlot(reserveCtx, ctl.signal);
+    ctl.abort();
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
