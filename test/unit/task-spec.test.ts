@@ -1,5 +1,7 @@
 import { SpecError, TestTaskSpec, parseTaskFile } from '../../src/domain/task-spec';
-import { substituteSpecDir } from '../../src/cli/submit';
+import fs from 'node:fs';
+import path from 'node:path';
+import { readTaskFile, substituteSpecDir } from '../../src/cli/submit';
 
 const issuesOf = (data: unknown): string[] => {
   try {
@@ -60,5 +62,21 @@ describe('task spec', () => {
       env: { D: '/x' },
       n: 3,
     });
+  });
+});
+
+describe('the demo suite', () => {
+  const examples = path.join(__dirname, '..', '..', 'examples');
+
+  test('parses, and every corrected spec in examples/fixes names a dead-lettered task of the suite', () => {
+    const { tasks } = readTaskFile(`${examples}/demo-suite.yaml`);
+    const fixes = fs.readdirSync(`${examples}/fixes`).filter((f) => f.endsWith('.yaml'));
+    expect(fixes.length).toBeGreaterThan(0);
+    for (const file of fixes) {
+      const [fixed] = readTaskFile(`${examples}/fixes/${file}`).tasks;
+      expect(tasks.find((t) => t.name === fixed.name)?.expect).toBe('dead_lettered');
+      expect(fs.existsSync(fixed.command[1])).toBe(true); // {{specDir}} resolved to a real script
+    }
+    expect(tasks.find((t) => t.services.length)?.services[0]).toMatchObject({ name: 'artifact-store' });
   });
 });
