@@ -151,3 +151,17 @@ describe('QuarantineSlotSupplier (class-queue polls stop while quarantined)', ()
     await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
   });
 });
+
+describe('README', () => {
+  it('its deployment config example is a valid config', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Deployment config'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(yaml).toBeDefined();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dtf-readme-'));
+    fs.writeFileSync(path.join(dir, 'c.yaml'), yaml!);
+    const c = loadDeploymentConfig(path.join(dir, 'c.yaml'));
+    expect(c.breakers.services['model-mirror'].sampling).toMatchObject({ threshold: 0.5 });
+    expect(c.notifications.webhooks).toHaveLength(1);
+  });
+});
