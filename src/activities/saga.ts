@@ -115,6 +115,17 @@ export async function sweepLeftovers(workRoot: string, log: Logger): Promise<Com
   const dir = manifestDir(workRoot);
   const files = await fs.readdir(dir).catch(() => [] as string[]);
   const records: CompensationRecord[] = [];
+  // Commands run in their own process group, so they outlive a killed worker: stop them before freeing their GPU
+  // lease and workspace, or a new task would share a GPU with an orphan.
+  for (const pid of await commandsRunningUnder(workRoot)) {
+    let error: string | undefined;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') error = (err as Error).message;
+    }
+    records.push({ step: `kill orphaned command pid ${pid}`, ok: !error, attempts: 1, ...(error ? { error } : {}) });
+  }
   for (const file of files.filter((f) => f.endsWith('.json'))) {
     const full = path.join(dir, file);
     const undos = JSON.parse(await fs.readFile(full, 'utf8').catch(() => '[]')) as Undo[];
@@ -133,10 +144,28 @@ export async function sweepLeftovers(workRoot: string, log: Logger): Promise<Com
   return records;
 }
 
-/** What a task left on this host: workspaces, leases and manifests (for tests and the chaos run's leftover count). */
+/**
+ * Processes of task commands of this work root that are still running: every command gets DTF_WORKSPACE in its
+ * environment, and its children inherit it. Read from /proc (Linux, where GPU hosts run); elsewhere none are found.
+ */
+export async function commandsRunningUnder(workRoot: string): Promise<number[]> {
+  const marker = Buffer.from(`\0DTF_WORKSPACE=${path.resolve(workRoot)}${path.sep}`);
+  const pids: number[] = [];
+  for (const entry of await fs.readdir('/proc').catch(() => [] as string[])) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const environ = await fs.readFile(`/proc/${pid}/environ`).catch(() => undefined);
+    // A leading NUL so that the marker matches a whole variable; the first one has none before it.
+    if (environ && Buffer.concat([Buffer.from([0]), environ]).includes(marker)) pids.push(pid);
+  }
+  return pids;
+}
+
+/** What a task left on this host: workspaces, leases, manifests and running commands (for tests and the chaos run). */
 export async function leftoversOn(workRoot: string): Promise<string[]> {
   const top = await fs.readdir(workRoot).catch(() => [] as string[]);
   const found = top.filter((f) => !f.startsWith('.')).map((f) => `workspace:${f}`);
+  for (const pid of await commandsRunningUnder(workRoot)) found.push(`process:${pid}`);
   for (const [label, dir] of [['lease', leaseDir(workRoot)], ['manifest', manifestDir(workRoot)]] as const) {
     for (const f of await fs.readdir(dir).catch(() => [] as string[])) found.push(`${label}:${f}`);
   }

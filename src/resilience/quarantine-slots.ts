@@ -34,7 +34,8 @@ export class QuarantineSlotSupplier implements CustomSlotSupplier<ActivitySlotIn
 
   async reserveSlot(_ctx: SlotReserveContext, abortSignal: AbortSignal): Promise<SlotPermit> {
     for (;;) {
-      if (abortSignal.aborted) throw abortError();
+      // The SDK expects its own abort reason back; anything else is logged as an error of the supplier.
+      if (abortSignal.aborted) throw abortSignal.reason;
       const permit = this.take();
       if (permit) return permit;
       await new Promise<void>((resolve) => {
@@ -60,12 +61,6 @@ export class QuarantineSlotSupplier implements CustomSlotSupplier<ActivitySlotIn
     // A trial slot whose poll came back empty: let the next poll carry the trial.
     if ((ctx.permit as Permit).trial && !ctx.slotInfo) this.quarantine.releaseProbe();
   }
-}
-
-function abortError(): Error {
-  const err = new Error('slot reservation aborted');
-  err.name = 'AbortError';
-  return err;
 }
 
 /** A tuner for an activity-only worker whose activity slots the quarantine controls. */

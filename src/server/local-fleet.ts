@@ -55,7 +55,12 @@ export async function spawnWorker(client: Client, address: string, spec: WorkerS
       clearTimeout(timer);
     },
   };
-  await waitForHost(client, spec.hostId, () => exited, logFile, 60_000, child.pid);
+  try {
+    await waitForHost(client, spec.hostId, () => exited, logFile, 60_000, child.pid);
+  } catch (err) {
+    if (!exited) child.kill('SIGKILL'); // a worker that never came up must not linger
+    throw err;
+  }
   return worker;
 }
 

@@ -76,7 +76,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   }
   const { connection, namespace } = await connectWorker(opts);
   const client = await connectClient(opts);
-  const workRoot = opts.workRoot ?? process.env.DTF_WORK_DIR ?? path.join(os.tmpdir(), 'dtf-work', hardware.hostId);
+  const workRoot = path.resolve(opts.workRoot ?? process.env.DTF_WORK_DIR ?? path.join(os.tmpdir(), 'dtf-work', hardware.hostId));
   fs.mkdirSync(workRoot, { recursive: true });
   // Nothing of this host runs yet: undo whatever a crashed predecessor left (workspaces, GPU leases, teardowns).
   await sweepLeftovers(workRoot, log);

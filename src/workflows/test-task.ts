@@ -61,10 +61,14 @@ const MAX_TEMPORAL_ATTEMPTS = 20;
 const HOST_PLACEMENT_PICKUP_LIMIT_S = 15;
 /**
  * How often a task still waiting for a worker checks that its queue has one (a host polling it, or alive with the
- * hardware for it). A queue nobody serves is given up on at the first check, by the task's fallback rules, instead
- * of after its whole placement timeout. Short tasks start before the first check and cost one cancelled timer.
+ * hardware for it). Short tasks start before the first check and cost one cancelled timer.
  */
 export const QUEUE_WATCH_INTERVAL_MS = 10_000;
+/**
+ * Checks in a row that must find nobody before the task is re-placed by its fallback rules: right after a server
+ * restart the poller lists are empty until the workers poll again (seconds), and one empty look must not move a task.
+ */
+export const QUEUE_WATCH_EMPTY_CHECKS = 2;
 
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10s',
@@ -296,7 +300,9 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
 
   for (;;) {
     const placement = current!;
-    const pickupLimitS = placement.hostId
+    // A host chosen by a user or an operator may be busy for a while: it gets the whole placement timeout (the queue
+    // watch notices if it is gone). A host recovery picked must take the task soon, or another one is tried.
+    const pickupLimitS = placement.hostId && !placement.pinned
       ? Math.min(spec.placementTimeoutSeconds, HOST_PLACEMENT_PICKUP_LIMIT_S)
       : spec.placementTimeoutSeconds;
     const acts = proxyActivities<TaskActivities>({
@@ -338,11 +344,13 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
    * it and leaves the decision to recover(). Stops once the attempt runs: from then on heartbeats watch it.
    */
   async function watchQueue(placement: Placement, attemptScope: CancellationScope): Promise<void> {
+    let emptyChecks = 0;
     for (;;) {
       await sleep(QUEUE_WATCH_INTERVAL_MS);
       const watch = await control.watchQueue({ workflowId, queue: placement.queue });
       if (watch.started) return;
-      if (watch.eligibleHosts.length) continue;
+      emptyChecks = watch.eligibleHosts.length ? 0 : emptyChecks + 1;
+      if (emptyChecks < QUEUE_WATCH_EMPTY_CHECKS) continue;
       pending = {
         to: 'stalled',
         facts: {
@@ -351,7 +359,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
           rule: 'queue-has-no-poller',
           hostId: placement.hostId,
           notPickedUp: true,
-          message: `no live worker serves ${placement.queue}`,
+          message: `no live worker served ${placement.queue} for ${(QUEUE_WATCH_EMPTY_CHECKS * QUEUE_WATCH_INTERVAL_MS) / 1000} s`,
           attempts: 0,
         },
       };

@@ -62,10 +62,11 @@ test('a setup step that fails part-way undoes only the steps that succeeded', as
   await nothingLeft();
 });
 
-test('a worker killed mid-task leaves its steps behind until it restarts, then undoes them', async () => {
+test('a worker killed mid-task leaves its steps (and its still running command) behind until it restarts, then undoes them', async () => {
   const handle = await startTask(fleet.client, {
     name: 'comp-kill',
-    command: node('scripts/sleep.js', '3'),
+    // The first attempt outlives its worker by far (its own process group); the retry elsewhere is quick.
+    command: [process.execPath, '-e', `setTimeout(() => {}, process.env.DTF_ATTEMPT === '1' ? 60000 : 500)`],
     hardware: { class: 'cuda' },
     setup: setup('shard'),
   });
@@ -81,6 +82,7 @@ test('a worker killed mid-task leaves its steps behind until it restarts, then u
   const left = await leftoversOn(workDir(victim.spec.hostId));
   expect(left.some((l) => l.startsWith('workspace:'))).toBe(true);
   expect(left.some((l) => l.startsWith('lease:'))).toBe(true);
+  expect(left.some((l) => l.startsWith('process:'))).toBe(true); // the orphaned command, still holding "its" GPU
   const r = (await settledResult(handle, 250)) as TestTaskResult;
   expect(r.status).toBe('passed');
   fleet.workers.splice(fleet.workers.indexOf(victim), 1);
