@@ -19,7 +19,7 @@ import type { AttemptHeartbeat, CommandSuccess, FailureMeta } from '../domain/ta
 import type { TestTaskSpec } from '../domain/task-spec';
 import { recurringErrorNotification } from '../notifications/events';
 import type { Notifier } from '../notifications/notifier';
-import type { QuarantineGate } from '../resilience/host-quarantine';
+import { QUARANTINE_CATEGORY, QUARANTINE_RULE, type QuarantineGate } from '../resilience/host-quarantine';
 import { ServiceBreakers, ServiceProbeError, ServiceUnavailableError } from '../resilience/service-breakers';
 import { AttemptEvent, attemptEventSignal } from '../workflows/messages';
 import { buildErrorReport } from './error-report';
@@ -189,10 +189,19 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     }
   }
 
-  function runTestTask(input: RunTestTaskInput): Promise<CommandSuccess> {
+  async function runTestTask(input: RunTestTaskInput): Promise<CommandSuccess> {
     if (!deps.gate) return runAttempt(input);
     const { info } = Context.current();
-    return deps.gate.guard({ taskQueue: info.taskQueue, attempt: info.attempt, pinned: input.placement.pinned }, () => runAttempt(input));
+    try {
+      return await deps.gate.guard({ taskQueue: info.taskQueue, attempt: info.attempt, pinned: input.placement.pinned }, () => runAttempt(input));
+    } catch (err) {
+      const meta = err instanceof ApplicationFailure ? (err.details?.[1] as FailureMeta | undefined) : undefined;
+      if (meta?.rule === QUARANTINE_RULE && meta.retryInPlace) {
+        // Handed back to the queue by the gate: say so, or the workflow would take the silence for a lost attempt.
+        await recordOnWorkflow(input, { category: QUARANTINE_CATEGORY, kind: 'resource', rule: QUARANTINE_RULE, action: 'retry-in-place', delayMs: meta.delayMs, reason: (err as Error).message });
+      }
+      throw err;
+    }
   }
 
   async function runAttempt(input: RunTestTaskInput): Promise<CommandSuccess> {

@@ -132,6 +132,8 @@ export class HostQuarantine {
 
 export const QUARANTINE_CATEGORY = 'HARDWARE_AVAILABILITY_ERROR';
 export const QUARANTINE_RULE = 'host-quarantined';
+/** Delay before a task refused by a quarantined host is offered to its queue again. */
+export const QUARANTINE_REDISPATCH_MS = 1_000;
 
 export interface QuarantineGateOptions {
   hostId: string;
@@ -153,7 +155,10 @@ export interface ClassTaskContext {
 }
 
 export interface QuarantineGate {
-  /** Throws a non-retryable, host-attributed ApplicationFailure when this host must not start a class-queue task. */
+  /**
+   * Throws a host-attributed ApplicationFailure when this host must not start a class-queue task: retryable after
+   * QUARANTINE_REDISPATCH_MS when slots keep this host from polling again (`slotsAdmit`), non-retryable otherwise.
+   */
   beforeClassTask(ctx: ClassTaskContext): void;
   /**
    * Runs an activity body behind the gate and records its outcome: success → recordSuccess, ApplicationFailure →
@@ -185,11 +190,16 @@ export function createQuarantineGate(quarantine: HostQuarantine, opts: Quarantin
       kind,
       rule: QUARANTINE_RULE,
       policy: policyFor(QUARANTINE_CATEGORY, kind),
-      retryInPlace: false,
-      delayMs: 0,
+      retryInPlace: !!opts.slotsAdmit,
+      delayMs: opts.slotsAdmit ? QUARANTINE_REDISPATCH_MS : 0,
       compensation: [],
     };
-    // Non-retryable: retrying here cannot help; the workflow re-places the task on another host.
+    if (opts.slotsAdmit) {
+      // A poll that began before the quarantine: hand the task back to its queue, where healthy hosts poll and this
+      // one does not. With no healthy host it waits there for the cool-down's trial instead of being dead-lettered.
+      throw ApplicationFailure.create({ type: QUARANTINE_CATEGORY, message, details: [undefined, meta], nextRetryDelay: QUARANTINE_REDISPATCH_MS });
+    }
+    // Without slot control this host would poll the task again: re-placing it elsewhere is the workflow's job.
     throw ApplicationFailure.create({ type: QUARANTINE_CATEGORY, message, details: [undefined, meta], nonRetryable: true });
   }
 

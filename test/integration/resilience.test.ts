@@ -11,7 +11,7 @@ import type { RecoveryLogEntry, TestTaskResult } from '../../src/domain/task-res
 import { freePort } from '../../src/server/dev-server';
 import { LocalFleet } from '../../src/server/local-fleet';
 import { discardUpdate } from '../../src/workflows/messages';
-import { node, runTask, spec, startTestFleet } from '../helpers';
+import { node, runTask, spec, startTask, startTestFleet } from '../helpers';
 import { startWebhookReceiver } from '../webhook-receiver';
 
 type Receiver = Awaited<ReturnType<typeof startWebhookReceiver>>;
@@ -158,6 +158,48 @@ describe('host self-quarantine', () => {
     // It ran on q-bad (and crashed, injection being on): the gate did not refuse it.
     expect(result.recoveryLog.some((e) => e.hostId === 'q-bad' && e.rule !== 'host-quarantined' && e.category === 'WORKER_CRASH_ERROR')).toBe(true);
     expect(rulesOf(result.recoveryLog)).not.toContain('host-quarantined');
+    // Its third crash in the hour makes the error recurring on q-bad: announced once.
+    await until('the recurring_error notification', () => hooks.ofKind('recurring_error').length > 0, 10_000);
+    expect(hooks.ofKind('recurring_error')[0]).toMatchObject({ severity: 'warning', details: { category: 'WORKER_CRASH_ERROR', hostId: 'q-bad', lastHour: 3 } });
+  });
+});
+
+describe('quarantine cool-down and trial task', () => {
+  let fleet: LocalFleet;
+  let hooks: Receiver;
+
+  beforeAll(async () => {
+    hooks = await startWebhookReceiver();
+    const config = writeConfig(`quarantine: {threshold: 1, cooldownMs: 6000}\nnotifications:\n  webhooks: [{url: "${hooks.url}", minSeverity: info}]\n`);
+    fleet = await startTestFleet([{ hostId: 'qt-only', extraArgs: ['--config', config] }]);
+  });
+
+  afterAll(async () => {
+    await fleet?.stop();
+    await hooks?.close();
+  });
+
+  test('the only host quarantines itself, the next task waits out the cool-down, runs as the trial and clears the host', async () => {
+    // Its crash quarantines the host. Where it goes next does not matter here (hosts of earlier tests may still be
+    // listed as pollers for a minute); it is cancelled at the end.
+    const crash = await startTask(fleet.client, { name: 'qt-crash', command: node('scripts/sleep.js', '0.1'), inject: { WORKER_CRASH_ERROR: 1 } });
+    await until('the host_quarantined notification', () => hooks.ofKind('host_quarantined').length > 0, 10_000);
+    const quarantinedAt = Date.parse(String(hooks.ofKind('host_quarantined')[0].at));
+
+    const trial = await runTask(fleet.client, { name: 'qt-trial', command: node('scripts/sleep.js', '0.2') });
+    expect(trial.status).toBe('passed');
+    expect(trial.hostId).toBe('qt-only');
+    await until('the host_recovered notification', () => hooks.ofKind('host_recovered').length > 0, 10_000);
+    const recovered = hooks.ofKind('host_recovered')[0];
+    expect(recovered).toMatchObject({ severity: 'info', details: { hostId: 'qt-only' } });
+    // The trial ran only after the cool-down: the host took no class-queue work for 6 s.
+    expect(Date.parse(String(recovered.at)) - quarantinedAt).toBeGreaterThanOrEqual(6_000);
+    // Not dead-lettered by the quarantine: at most handed back to its queue by a poll that began before it.
+    expect(trial.recoveryLog.every((e) => e.rule === 'host-quarantined' || e.action === 'attempt-started')).toBe(true);
+    await crash.cancel();
+    // Cancelled while it waits (a `cancelled` result) or while a control activity runs (the workflow is cancelled).
+    const end = await crash.result().then((r) => (r as TestTaskResult).status, (e: Error) => e.message);
+    expect(end).toMatch(/cancel|error/i);
   });
 });
 

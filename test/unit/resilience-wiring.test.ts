@@ -6,7 +6,8 @@ import { DeploymentConfig, loadDeploymentConfig } from '../../src/config/deploym
 import { hostServesQueue } from '../../src/domain/hardware';
 import { parseReassignTarget } from '../../src/domain/placement';
 import { SpecError, TestTaskSpec, parseTaskFile } from '../../src/domain/task-spec';
-import { HostQuarantine } from '../../src/resilience/host-quarantine';
+import { ApplicationFailure } from '@temporalio/common';
+import { HostQuarantine, QUARANTINE_REDISPATCH_MS, createQuarantineGate } from '../../src/resilience/host-quarantine';
 import { QuarantineSlotSupplier } from '../../src/resilience/quarantine-slots';
 
 const reserveCtx = { slotType: 'activity' as const, taskQueue: 'dtf-cpu', workerIdentity: 'w', workerBuildId: '', isSticky: false };
@@ -163,5 +164,37 @@ describe('README', () => {
     const c = loadDeploymentConfig(path.join(dir, 'c.yaml'));
     expect(c.breakers.services['model-mirror'].sampling).toMatchObject({ threshold: 0.5 });
     expect(c.notifications.webhooks).toHaveLength(1);
+  });
+});
+
+describe('quarantine gate with slot control (the worker\'s setting)', () => {
+  const setup = () => {
+    let now = 0;
+    const q = new HostQuarantine({ threshold: 1, cooldownMs: 1_000 }, () => now);
+    const gate = createQuarantineGate(q, { hostId: 'h', isExempt: (ctx) => ctx.pinned === true, slotsAdmit: true });
+    return { q, gate, advance: (ms: number) => (now += ms) };
+  };
+
+  it('hands a task polled before the quarantine back to its queue (retryable, short delay), not to the workflow', () => {
+    const { q, gate } = setup();
+    q.recordFailure('HARDWARE_AVAILABILITY_ERROR');
+    let err: unknown;
+    try {
+      gate.beforeClassTask({ taskQueue: 'dtf-cpu', attempt: 1 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: 'HARDWARE_AVAILABILITY_ERROR', nonRetryable: false, nextRetryDelay: QUARANTINE_REDISPATCH_MS });
+    expect((err as ApplicationFailure).details?.[1]).toMatchObject({ rule: 'host-quarantined', retryInPlace: true, delayMs: QUARANTINE_REDISPATCH_MS });
+  });
+
+  it('lets pinned tasks through while quarantined, and in half-open leaves the one-trial rule to the slots', () => {
+    const { q, gate, advance } = setup();
+    q.recordFailure('WORKER_CRASH_ERROR');
+    expect(() => gate.beforeClassTask({ taskQueue: 'dtf-host-h', attempt: 1, pinned: true })).not.toThrow();
+    advance(1_000);
+    expect(q.shouldAcceptClassWork()).toBe(true); // the slot supplier took the trial
+    expect(() => gate.beforeClassTask({ taskQueue: 'dtf-cpu', attempt: 1 })).not.toThrow();
   });
 });
