@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CategoryName, InjectRates } from './categories';
 import { HardwareClass, HostId } from './hardware';
 import { DeclaredService } from '../resilience/config';
+import { checkUniqueNames } from './unique-names';
 
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
 
@@ -82,11 +83,11 @@ export const TestTaskSpec = z
       .array(DeclaredService)
       .default([])
       .superRefine((services, ctx) => {
-        const seen = new Set<string>();
-        services.forEach((s, i) => {
-          if (seen.has(s.name)) ctx.addIssue({ code: 'custom', message: `duplicate service name "${s.name}"`, path: [i, 'name'] });
-          seen.add(s.name);
-        });
+        checkUniqueNames(
+          ctx,
+          services.map((s) => s.name),
+          { path: (i) => [i, 'name'], repeated: (name) => `duplicate service name "${name}"` },
+        );
       }),
     /** Fault injection for this task: CATEGORY → probability per attempt (chaos testing; off by default). */
     inject: InjectRates.default({}),

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { CategoryName, DEFAULT_KIND, ERROR_CATEGORIES, ErrorKind, type BuiltInCategory } from '../categories';
+import { checkUniqueNames } from '../unique-names';
 import { BUILT_IN_RULES, BUILT_IN_RULE_DEFINITIONS, compileRule, normalizeSignal, type CompiledRule } from './rules';
 
 const BUILT_IN_CATEGORY_SET: ReadonlySet<string> = new Set(ERROR_CATEGORIES);
@@ -51,26 +52,24 @@ export const ClassifierConfig = z
   })
   .strict()
   .superRefine((config, ctx) => {
-    const declared = new Map<string, number>();
-    (config.categories ?? []).forEach((category, i) => {
-      if (BUILT_IN_CATEGORY_SET.has(category.name)) {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          path: ['categories', i, 'name'],
-          message: `"${category.name}" is a built-in category; its kind is fixed`,
-        });
-      } else if (declared.has(category.name)) {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          path: ['categories', i, 'name'],
-          message: `category "${category.name}" is declared twice (first at categories[${declared.get(category.name)}])`,
-        });
-      } else {
-        declared.set(category.name, i);
-      }
-    });
-
-    const ruleNames = new Map<string, number>();
+    const declared = checkUniqueNames(
+      ctx,
+      (config.categories ?? []).map((c) => c.name),
+      {
+        path: (i) => ['categories', i, 'name'],
+        reserved: (name) => (BUILT_IN_CATEGORY_SET.has(name) ? `"${name}" is a built-in category; its kind is fixed` : undefined),
+        repeated: (name, first) => `category "${name}" is declared twice (first at categories[${first}])`,
+      },
+    );
+    checkUniqueNames(
+      ctx,
+      (config.rules ?? []).map((r) => r.name),
+      {
+        path: (i) => ['rules', i, 'name'],
+        reserved: (name) => (BUILT_IN_RULE_NAMES.has(name) ? `"${name}" is the name of a built-in rule; choose another` : undefined),
+        repeated: (name, first) => `rule "${name}" is defined twice (first at rules[${first}])`,
+      },
+    );
     (config.rules ?? []).forEach((rule, i) => {
       if (!BUILT_IN_CATEGORY_SET.has(rule.category) && !declared.has(rule.category)) {
         ctx.addIssue({
@@ -78,21 +77,6 @@ export const ClassifierConfig = z
           path: ['rules', i, 'category'],
           message: `unknown category "${rule.category}"; declare it under categories`,
         });
-      }
-      if (BUILT_IN_RULE_NAMES.has(rule.name)) {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          path: ['rules', i, 'name'],
-          message: `"${rule.name}" is the name of a built-in rule; choose another`,
-        });
-      } else if (ruleNames.has(rule.name)) {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          path: ['rules', i, 'name'],
-          message: `rule "${rule.name}" is defined twice (first at rules[${ruleNames.get(rule.name)}])`,
-        });
-      } else {
-        ruleNames.set(rule.name, i);
       }
       if (!rule.pattern && !rule.exitCodes && !rule.signals && !rule.exceptionTypes) {
         ctx.addIssue({
