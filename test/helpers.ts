@@ -33,3 +33,12 @@ export async function startTask(client: Client, input: TestTaskSpecInput) {
 }
 
 export const node = (script: string, ...args: string[]) => [process.execPath, path.join(EXAMPLES, script), ...args];
+
+/** Polls `check` every `intervalMs` until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitUntil(what: string, check: () => boolean, timeoutMs = 30_000, intervalMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

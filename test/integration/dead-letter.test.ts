@@ -8,7 +8,7 @@ import { DtfParkedAt, DtfStatus } from '../../src/domain/search-attributes';
 import type { TestTaskResult } from '../../src/domain/task-result';
 import { DTF_BIN, LocalFleet } from '../../src/server/local-fleet';
 import { discardUpdate, redriveUpdate } from '../../src/workflows/messages';
-import { node, runTask, spec, startTask, startTestFleet, testAddress } from '../helpers';
+import { node, runTask, spec, startTask, startTestFleet, testAddress, waitUntil } from '../helpers';
 import { settledResult } from '../../src/cli/submit';
 
 let fleet: LocalFleet;
@@ -35,7 +35,12 @@ test('a task that cannot succeed is parked, listed, shown, and redriven with a c
   expect(desc.typedSearchAttributes.get(DtfStatus)).toBe('dead_lettered');
   expect(desc.typedSearchAttributes.get(DtfParkedAt)).toBeInstanceOf(Date);
 
-  await waitForVisibility(() => dtf('dlq', 'list', '--category', 'TEST_CONFIGURATION_ERROR', '--label', 'team=vision', '--json').stdout.includes(handle.workflowId));
+  await waitUntil(
+    'the DLQ listing',
+    () => dtf('dlq', 'list', '--category', 'TEST_CONFIGURATION_ERROR', '--label', 'team=vision', '--json').stdout.includes(handle.workflowId),
+    10_000,
+    300, // each look runs the CLI
+  );
   expect(dtf('dlq', 'list', '--category', 'NETWORK_TIMEOUT_ERROR', '--json').stdout).not.toContain(handle.workflowId);
   const shown = JSON.parse(dtf('dlq', 'show', handle.workflowId).stdout) as TestTaskResult;
   expect(shown.exitCode).toBe(2);
@@ -79,10 +84,3 @@ test('a parked task expires after its retention with a clear final state', async
   void spec;
 });
 
-async function waitForVisibility(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('not visible in time');
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}

@@ -11,7 +11,7 @@ import type { RecoveryLogEntry, TestTaskResult } from '../../src/domain/task-res
 import { freePort } from '../../src/server/dev-server';
 import { LocalFleet } from '../../src/server/local-fleet';
 import { discardUpdate } from '../../src/workflows/messages';
-import { node, runTask, spec, startTask, startTestFleet } from '../helpers';
+import { node, runTask, spec, startTask, startTestFleet, waitUntil } from '../helpers';
 import { startWebhookReceiver } from '../webhook-receiver';
 
 type Receiver = Awaited<ReturnType<typeof startWebhookReceiver>>;
@@ -21,14 +21,6 @@ function writeConfig(yaml: string): string {
   const file = path.join(dir, 'config.yaml');
   fs.writeFileSync(file, yaml);
   return file;
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const rulesOf = (log: RecoveryLogEntry[]) => log.map((e) => e.rule).filter(Boolean);
@@ -68,7 +60,7 @@ describe('circuit breaker of a declared service', () => {
       )
     )[0];
 
-    await until('the breaker_open notification', () => hooks.ofKind('breaker_open').length > 0);
+    await waitUntil('the breaker_open notification', () => hooks.ofKind('breaker_open').length > 0);
     const openedAt = Date.now();
     const opened = hooks.ofKind('breaker_open')[0];
     expect(opened).toMatchObject({ severity: 'warning', details: { service: 'artifacts', hostId: 'br-cpu', retryAfterMs: 4000 } });
@@ -100,7 +92,7 @@ describe('circuit breaker of a declared service', () => {
     const handle = (await startTasks(fleet.client, [spec({ name: 'announced', command: node('scripts/bad-config.js') })], newBatchId()))[0];
     const parked = await settledResult(handle, 250);
     expect(parked.status).toBe('dead_lettered');
-    await until('the dead_lettered notification', () => hooks.ofKind('dead_lettered').length > 0, 10_000);
+    await waitUntil('the dead_lettered notification', () => hooks.ofKind('dead_lettered').length > 0, 10_000);
     expect(hooks.ofKind('dead_lettered')[0]).toMatchObject({
       severity: 'warning',
       title: 'task announced dead-lettered: TEST_CONFIGURATION_ERROR',
@@ -143,7 +135,7 @@ describe('host self-quarantine', () => {
     expect(first.map((r) => r.status)).toEqual(Array(8).fill('passed'));
     expect(first.every((r) => r.hostId === 'q-good')).toBe(true);
     expect(crashesOnBad(first)).toBe(2);
-    await until('the host_quarantined notification', () => hooks.ofKind('host_quarantined').length > 0, 10_000);
+    await waitUntil('the host_quarantined notification', () => hooks.ofKind('host_quarantined').length > 0, 10_000);
     expect(hooks.ofKind('host_quarantined')[0]).toMatchObject({ severity: 'critical', details: { hostId: 'q-bad', failures: 2 } });
     expect(fs.readFileSync(fleet.workers.find((w) => w.spec.hostId === 'q-bad')!.logFile, 'utf8')).toMatch(/host q-bad QUARANTINED: it takes no class-queue work/);
 
@@ -159,7 +151,7 @@ describe('host self-quarantine', () => {
     expect(result.recoveryLog.some((e) => e.hostId === 'q-bad' && e.rule !== 'host-quarantined' && e.category === 'WORKER_CRASH_ERROR')).toBe(true);
     expect(rulesOf(result.recoveryLog)).not.toContain('host-quarantined');
     // Its third crash in the hour makes the error recurring on q-bad: announced once.
-    await until('the recurring_error notification', () => hooks.ofKind('recurring_error').length > 0, 10_000);
+    await waitUntil('the recurring_error notification', () => hooks.ofKind('recurring_error').length > 0, 10_000);
     expect(hooks.ofKind('recurring_error')[0]).toMatchObject({ severity: 'warning', details: { category: 'WORKER_CRASH_ERROR', hostId: 'q-bad', lastHour: 3 } });
   });
 });
@@ -183,13 +175,13 @@ describe('quarantine cool-down and trial task', () => {
     // Its crash quarantines the host. Where it goes next does not matter here (hosts of earlier tests may still be
     // listed as pollers for a minute); it is cancelled at the end.
     const crash = await startTask(fleet.client, { name: 'qt-crash', command: node('scripts/sleep.js', '0.1'), inject: { WORKER_CRASH_ERROR: 1 } });
-    await until('the host_quarantined notification', () => hooks.ofKind('host_quarantined').length > 0, 10_000);
+    await waitUntil('the host_quarantined notification', () => hooks.ofKind('host_quarantined').length > 0, 10_000);
     const quarantinedAt = Date.parse(String(hooks.ofKind('host_quarantined')[0].at));
 
     const trial = await runTask(fleet.client, { name: 'qt-trial', command: node('scripts/sleep.js', '0.2') });
     expect(trial.status).toBe('passed');
     expect(trial.hostId).toBe('qt-only');
-    await until('the host_recovered notification', () => hooks.ofKind('host_recovered').length > 0, 10_000);
+    await waitUntil('the host_recovered notification', () => hooks.ofKind('host_recovered').length > 0, 10_000);
     const recovered = hooks.ofKind('host_recovered')[0];
     expect(recovered).toMatchObject({ severity: 'info', details: { hostId: 'qt-only' } });
     // The trial ran only after the cool-down: the host took no class-queue work for 6 s.
