@@ -7,7 +7,10 @@
 import type { ActivitySlotInfo, CustomSlotSupplier, SlotPermit, SlotReleaseContext, SlotReserveContext, TunerHolder } from '@temporalio/worker';
 import type { HostQuarantine } from './host-quarantine';
 
-/** How often a waiting reservation looks at the quarantine again (the cool-down is minutes; this is cheap). */
+/**
+ * How often a waiting reservation looks at the quarantine again (the cool-down is minutes; this is cheap). A freed
+ * slot wakes the waiters at once, so a busy host polls again as soon as a task ends.
+ */
 const RECHECK_MS = 250;
 
 interface Permit extends SlotPermit {
@@ -18,6 +21,7 @@ interface Permit extends SlotPermit {
 export class QuarantineSlotSupplier implements CustomSlotSupplier<ActivitySlotInfo> {
   readonly type = 'custom' as const;
   private held = 0;
+  private readonly waiters = new Set<() => void>();
 
   constructor(
     private readonly maxTasks: number,
@@ -40,12 +44,15 @@ export class QuarantineSlotSupplier implements CustomSlotSupplier<ActivitySlotIn
       if (permit) return permit;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, RECHECK_MS);
+        const waiters = this.waiters;
         function done() {
           clearTimeout(timer);
           abortSignal.removeEventListener('abort', done);
+          waiters.delete(done);
           resolve();
         }
         abortSignal.addEventListener('abort', done);
+        waiters.add(done);
       });
     }
   }
@@ -60,6 +67,7 @@ export class QuarantineSlotSupplier implements CustomSlotSupplier<ActivitySlotIn
     this.held = Math.max(0, this.held - 1);
     // A trial slot whose poll came back empty: let the next poll carry the trial.
     if ((ctx.permit as Permit).trial && !ctx.slotInfo) this.quarantine.releaseProbe();
+    for (const wake of [...this.waiters]) wake();
   }
 }
 

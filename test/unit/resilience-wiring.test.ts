@@ -143,6 +143,16 @@ describe('QuarantineSlotSupplier (class-queue polls stop while quarantined)', ()
     expect(slots.tryReserveSlot()).toEqual({ trial: true });
   });
 
+  it('a freed slot goes to a waiting reservation at once, not at the next recheck', async () => {
+    const { slots } = setup(1);
+    const busy = slots.tryReserveSlot()!;
+    const started = Date.now();
+    const waiting = slots.reserveSlot(reserveCtx, new AbortController().signal);
+    setTimeout(() => slots.releaseSlot({ permit: busy, slotInfo: used }), 20);
+    await expect(waiting).resolves.toEqual({ trial: false });
+    expect(Date.now() - started).toBeLessThan(200); // the recheck is every 250 ms
+  });
+
   it('an aborted reservation rejects with AbortError', async () => {
     const { q, slots } = setup(1);
     q.recordFailure('WORKER_CRASH_ERROR');
