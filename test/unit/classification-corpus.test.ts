@@ -1,17 +1,43 @@
 /**
- * The classifier against the labelled corpus of real error messages (test/fixtures/error-corpus.jsonl):
- * each line is an error copied from a public issue thread, labelled with the category and kind we expect.
+ * The classifier against the labelled corpus of real error messages: the original test/fixtures/error-corpus.jsonl
+ * and the family files under test/fixtures/corpus/, each line an error copied from a public issue or Q&A thread,
+ * labelled with the category and kind we expect. The held-out families (test/fixtures/corpus/holdout.json) never
+ * trained the model nor shaped a rule; their floor is the figure bench:classify reports, minus a small margin.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadCorpus, type FamilyEntry } from '../../bench/corpus-files';
 import { ERROR_CATEGORIES } from '../../src/domain/categories';
-import { parseCorpus, scoreCorpus } from '../../src/domain/classification';
+import { classifyFailure, parseCorpus, scoreCorpus } from '../../src/domain/classification';
+import { MODEL_DATA } from '../../src/domain/classification/model-weights';
 
 const CORPUS_PATH = join(__dirname, '..', 'fixtures', 'error-corpus.jsonl');
 const entries = parseCorpus(readFileSync(CORPUS_PATH, 'utf8'));
+const corpus = loadCorpus(join(__dirname, '..', '..'));
+
+/** Floors: what bench:classify measured when they were set, minus a margin. */
+const HELD_OUT_CATEGORY_FLOOR = 0.5;
+const HELD_OUT_KIND_FLOOR = 0.6;
+const TRAINING_CATEGORY_FLOOR = 0.85;
+const TRAINING_KIND_FLOOR = 0.88;
+
+function accuracy(list: readonly FamilyEntry[]): { category: number; kind: number } {
+  let category = 0;
+  let kind = 0;
+  for (const e of list) {
+    const got = classifyFailure({
+      message: e.message,
+      ...(e.exit_code !== undefined ? { exitCode: e.exit_code } : {}),
+      ...(e.signal !== undefined ? { signal: e.signal } : {}),
+    });
+    if (got.category === e.category) category += 1;
+    if (got.kind === e.kind) kind += 1;
+  }
+  return { category: category / Math.max(1, list.length), kind: kind / Math.max(1, list.length) };
+}
 
 describe('error corpus', () => {
-  it('has at least 300 sourced messages spread over every category', () => {
+  it('has at least 300 sourced legacy messages spread over every category, each with a family', () => {
     expect(entries.length).toBeGreaterThanOrEqual(300);
     const perCategory = new Map<string, number>();
     for (const e of entries) perCategory.set(e.category, (perCategory.get(e.category) ?? 0) + 1);
@@ -19,18 +45,53 @@ describe('error corpus', () => {
       expect([category, (perCategory.get(category) ?? 0) >= (category === 'UNKNOWN_ERROR' ? 3 : 10)]).toEqual([category, true]);
     }
     expect(new Set(entries.map((e) => e.message)).size).toBe(entries.length);
+    expect(entries.filter((e) => !e.family?.startsWith('legacy-'))).toEqual([]);
   });
 
-  it('is classified with category accuracy >= 0.95 and kind accuracy >= 0.93', () => {
+  it('the legacy corpus is classified with category accuracy >= 0.95 and kind accuracy >= 0.93', () => {
     const score = scoreCorpus(entries);
     const misses = score.misses
       .map((m) => `  ${m.source}: expected ${m.expected.category}/${m.expected.kind}, got ${m.actual.category}/${m.actual.kind} (${m.actual.rule})`)
       .join('\n');
-    console.log(
-      `error corpus: ${score.messages} messages, category accuracy ${score.categoryAccuracy.toFixed(3)}, ` +
-        `kind accuracy ${score.kindAccuracy.toFixed(3)}${misses ? `\nmisses:\n${misses}` : ''}`,
-    );
+    if (misses) console.log(`legacy corpus: category ${score.categoryAccuracy.toFixed(3)}, kind ${score.kindAccuracy.toFixed(3)}\nmisses:\n${misses}`);
     expect(score.categoryAccuracy).toBeGreaterThanOrEqual(0.95);
     expect(score.kindAccuracy).toBeGreaterThanOrEqual(0.93);
+  });
+});
+
+describe('family corpus and its held-out split', () => {
+  const fresh = corpus.all.filter((e) => !e.family.startsWith('legacy-'));
+  const families = new Set(fresh.map((e) => e.family));
+
+  it('holds at least 20 % of the families and of the new records out, by family', () => {
+    const heldOutFamilies = [...families].filter((f) => corpus.heldOutFamilies.has(f));
+    expect(heldOutFamilies.length / Math.max(1, families.size)).toBeGreaterThanOrEqual(0.2);
+    expect(corpus.heldOut.length / Math.max(1, fresh.length)).toBeGreaterThanOrEqual(0.2);
+    for (const e of corpus.training) expect(corpus.heldOutFamilies.has(e.family)).toBe(false);
+  });
+
+  it('the committed model was trained without the held-out families', () => {
+    expect([...MODEL_DATA.trainedOn.heldOutFamilies].sort()).toEqual([...corpus.heldOutFamilies].sort());
+    expect(MODEL_DATA.trainedOn.records).toBeGreaterThan(0);
+  });
+
+  it('every record is sourced and labelled with a built-in category', () => {
+    const categories = new Set<string>(ERROR_CATEGORIES);
+    for (const e of corpus.all) {
+      expect([e.source.length > 0, categories.has(e.category)]).toEqual([true, true]);
+    }
+  });
+
+  it(`held-out families: category >= ${HELD_OUT_CATEGORY_FLOOR}, kind >= ${HELD_OUT_KIND_FLOOR}`, () => {
+    const a = accuracy(corpus.heldOut);
+    console.log(`held out: ${corpus.heldOut.length} records, category ${a.category.toFixed(3)}, kind ${a.kind.toFixed(3)}`);
+    expect(a.category).toBeGreaterThanOrEqual(HELD_OUT_CATEGORY_FLOOR);
+    expect(a.kind).toBeGreaterThanOrEqual(HELD_OUT_KIND_FLOOR);
+  });
+
+  it(`training families: category >= ${TRAINING_CATEGORY_FLOOR}, kind >= ${TRAINING_KIND_FLOOR}`, () => {
+    const a = accuracy(corpus.training);
+    expect(a.category).toBeGreaterThanOrEqual(TRAINING_CATEGORY_FLOOR);
+    expect(a.kind).toBeGreaterThanOrEqual(TRAINING_KIND_FLOOR);
   });
 });

@@ -10,11 +10,17 @@ import {
   classifyFailure,
   classifyJsonl,
   compileRules,
+  junitRanNoTests,
+  outputEvidence,
+  OUTPUT_FULL_LIMIT,
   kindOf,
   parseClassifierConfig,
   parseJUnitFailures,
   type FailureObservation,
 } from '../../src/domain/classification';
+
+/** The rule table alone, without the learned fallback: what tests of rule precedence need. */
+const RULES_ONLY = { model: null } as const;
 
 /** One realistic observation per built-in rule; each must be decided by exactly that rule. */
 const SAMPLES: Record<string, FailureObservation> = {
@@ -296,13 +302,15 @@ describe('precedence', () => {
 
   it('a short exception name matches any module, a dotted one only that class', () => {
     expect(classifyFailure({ exceptionType: 'torch.cuda.OutOfMemoryError' }).rule).toBe('gpu-oom-exception-type');
-    expect(classifyFailure({ exceptionType: 'java.lang.OutOfMemoryError' }).rule).toBe(UNRECOGNISED_RULE);
+    expect(classifyFailure({ exceptionType: 'java.lang.OutOfMemoryError' }, BUILT_IN_RULES, RULES_ONLY).rule).toBe(UNRECOGNISED_RULE);
     expect(classifyFailure({ exceptionType: 'numpy.core._exceptions._ArrayMemoryError' }).rule).toBe('host-oom-exception-type');
   });
 
   it('"not found" is a missing command only in the shell\'s own format', () => {
     expect(classifyFailure({ message: 'sh: 1: nvcc: not found', exitCode: 127 }).rule).toBe('shell-command-not-found');
-    expect(classifyFailure({ message: 'HTTPError: 404 Client Error: Not Found', exitCode: 1 }).category).not.toBe('TEST_DEPENDENCY_ERROR');
+    expect(classifyFailure({ message: 'HTTPError: 404 Client Error: Not Found', exitCode: 1 }, BUILT_IN_RULES, RULES_ONLY).category).not.toBe(
+      'TEST_DEPENDENCY_ERROR',
+    );
   });
 
   it('a missing driver library is the host, a missing CUDA runtime library is a dependency', () => {
@@ -352,8 +360,18 @@ describe('precedence', () => {
 
   it('searches only the last 64 KiB of the output tail', () => {
     const filler = 'INFO step ok\n'.repeat(8000); // ~100 KiB
-    expect(classifyFailure({ outputTail: `RuntimeError: CUDA out of memory.\n${filler}`, exitCode: 1 }).rule).toBe(UNRECOGNISED_RULE);
+    expect(classifyFailure({ outputTail: `RuntimeError: CUDA out of memory.\n${filler}`, exitCode: 1 }, BUILT_IN_RULES, RULES_ONLY).rule).toBe(
+      UNRECOGNISED_RULE,
+    );
     expect(classifyFailure({ outputTail: `${filler}RuntimeError: CUDA out of memory.\n`, exitCode: 1 }).rule).toBe('gpu-oom-pytorch');
+  });
+
+  it('reads the last 4 KiB in full and, before them, the lines that look like errors', () => {
+    const filler = 'INFO step ok\n'.repeat(2000); // ~26 KiB
+    const log = `${filler}RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB\n${filler}`;
+    expect(classifyFailure({ outputTail: log, exitCode: 1 }).rule).toBe('gpu-oom-pytorch');
+    expect(outputEvidence(log).length).toBeLessThan(OUTPUT_FULL_LIMIT + 200);
+    expect(outputEvidence('short log\n')).toBe('short log\n');
   });
 });
 
@@ -368,16 +386,18 @@ describe('exit codes and signals', () => {
 
   it('a "Killed" line needs the SIGKILL evidence to count as host OOM', () => {
     expect(classifyFailure({ message: 'Killed', signal: 'SIGKILL' }).rule).toBe('host-oom-killed-sigkill');
-    expect(classifyFailure({ message: 'Killed', exitCode: 1 }).rule).toBe(UNRECOGNISED_RULE);
+    expect(classifyFailure({ message: 'Killed', exitCode: 1 }, BUILT_IN_RULES, RULES_ONLY).rule).toBe(UNRECOGNISED_RULE);
   });
 
   it('anything unrecognisable is UNKNOWN_ERROR, transient', () => {
-    expect(classifyFailure({ message: 'something went wrong', exitCode: 1 })).toEqual({
+    expect(classifyFailure({ message: 'something went wrong', exitCode: 1 }, BUILT_IN_RULES, RULES_ONLY)).toEqual({
       category: 'UNKNOWN_ERROR',
       kind: 'transient',
       rule: UNRECOGNISED_RULE,
+      decidedBy: 'rule',
+      confidence: 0,
     });
-    expect(classifyFailure({})).toMatchObject({ category: 'UNKNOWN_ERROR', kind: 'transient' });
+    expect(classifyFailure({})).toMatchObject({ category: 'UNKNOWN_ERROR', kind: 'transient', decidedBy: 'rule', confidence: 0 });
   });
 });
 
@@ -471,11 +491,29 @@ describe('JUnit reports', () => {
 
   it('a JUnit report with failures and nothing recognisable is a test failure', () => {
     const result = classifyFailure({ exitCode: 1, junitXml: report('<failure message="values differ" type="CustomCheck">got 3</failure>') });
-    expect(result).toEqual({ category: 'TEST_EXECUTION_ERROR', kind: 'validation', rule: JUNIT_FAILURES_RULE, excerpt: 'values differ' });
+    expect(result).toEqual({
+      category: 'TEST_EXECUTION_ERROR',
+      kind: 'validation',
+      rule: JUNIT_FAILURES_RULE,
+      decidedBy: 'rule',
+      confidence: 1,
+      excerpt: 'values differ',
+    });
   });
 
   it('a JUnit report without failures adds nothing', () => {
     expect(classifyFailure({ exitCode: 1, junitXml: report('') }).rule).toBe(UNRECOGNISED_RULE);
+  });
+
+  it('a JUnit report that ran no test is a configuration error (pytest exit 5, -k selected nothing)', () => {
+    const empty = '<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="0" failures="0" skipped="0" tests="0" time="0.01"/></testsuites>';
+    expect(junitRanNoTests(empty)).toBe(true);
+    expect(junitRanNoTests(report(''))).toBe(false);
+    expect(classifyFailure({ message: 'pytest exited with code 5', exitCode: 5, junitXml: empty }, BUILT_IN_RULES, RULES_ONLY)).toMatchObject({
+      category: 'TEST_CONFIGURATION_ERROR',
+      kind: 'validation',
+      decidedBy: 'rule',
+    });
   });
 });
 

@@ -1,8 +1,13 @@
 /**
- * classifyFailure: one failure observation in, one category + kind + the rule that decided out.
- * Pure and deterministic (no I/O, no clock), so workflows, activities and the CLI can all call it.
+ * classifyFailure: one failure observation in, one category + kind + what decided out.
+ * The ordered rule table decides first (precision); what no rule recognises goes to the learned fallback
+ * (model.ts), which answers UNKNOWN_ERROR only when it is not confident.
+ * Pure and deterministic (no I/O, no clock): the model's weights are imported as data.
  */
 import { DEFAULT_KIND, type ErrorKind } from '../categories';
+import { errorLines } from './features';
+import { loadModel, predict, type LinearModel } from './model';
+import { MODEL_DATA } from './model-weights';
 import { BUILT_IN_RULES, normalizeSignal, shortExceptionName, signalName, signalNumber, type CompiledRule } from './rules';
 
 /** Everything the worker knows about a failure. All fields are optional; the more, the better. */
@@ -21,13 +26,33 @@ export interface FailureObservation {
 export interface Classification {
   category: string;
   kind: ErrorKind;
+  /** The rule that decided, MODEL_RULE when the model did, UNRECOGNISED_RULE when nothing did. */
   rule: string;
+  /** Which decided: the rule table (or the JUnit report), or the learned fallback. Set by classifyFailure. */
+  decidedBy?: 'rule' | 'model';
+  /**
+   * 0–1. A rule: 1 (rules are exact). The model: the probability of its category; when the model abstained
+   * (UNKNOWN_ERROR), the probability of its best guess, below its threshold. Nothing recognisable at all: 0.
+   */
+  confidence?: number;
   /** The text the rule matched, at most EXCERPT_LIMIT characters. */
   excerpt?: string;
 }
 
+export interface ClassifyOptions {
+  /** The learned fallback; the committed model by default, null for rules only. */
+  model?: LinearModel | null;
+}
+
 /** Infrastructure lines near the end matter most, and a bound keeps every regex scan cheap. */
 export const OUTPUT_TAIL_LIMIT = 64 * 1024;
+/**
+ * Of those 64 KiB, the last OUTPUT_FULL_LIMIT characters are read in full; before them, only the lines that carry
+ * an error marker (features.ts), the last ERROR_LINES_LIMIT characters of them. 120 regexes over 64 KiB would
+ * cost milliseconds; over this they cost a fraction of one.
+ */
+export const OUTPUT_FULL_LIMIT = 4 * 1024;
+export const ERROR_LINES_LIMIT = 6 * 1024;
 /** The message is read from its start (the headline); a runaway message is cut. */
 export const MESSAGE_LIMIT = 16 * 1024;
 export const JUNIT_TEXT_LIMIT = 32 * 1024;
@@ -35,8 +60,19 @@ export const EXCERPT_LIMIT = 200;
 
 /** Decided when a JUnit report lists failures and no rule recognised anything more specific. */
 export const JUNIT_FAILURES_RULE = 'junit-reported-failures';
+/** Decided when a JUnit report ran no test at all (e.g. pytest -k selected nothing) and no rule matched. */
+export const JUNIT_NO_TESTS_RULE = 'junit-no-tests-ran';
 /** Decided when nothing at all is recognisable. */
 export const UNRECOGNISED_RULE = 'unrecognised-failure';
+/** The `rule` of a decision by the learned fallback. */
+export const MODEL_RULE = 'model';
+
+let committedModel: LinearModel | undefined;
+/** The committed model, decoded on first use. */
+export function defaultModel(): LinearModel {
+  committedModel ??= loadModel(MODEL_DATA);
+  return committedModel;
+}
 
 export interface JUnitFailure {
   element: 'failure' | 'error';
@@ -93,6 +129,33 @@ function tail(text: string, limit: number): string {
   return newline >= 0 && newline - cut < 1024 ? text.slice(newline + 1) : text.slice(cut);
 }
 
+/**
+ * True when the report has test suites and every suite says tests="0": the runner collected nothing.
+ * A report without a tests attribute says nothing.
+ */
+export function junitRanNoTests(xml: string): boolean {
+  const suites = xml.match(/<testsuites?\b[^>]*>/g);
+  if (!suites) return false;
+  let counted = false;
+  for (const tag of suites) {
+    const tests = /\btests\s*=\s*["'](\d+)["']/.exec(tag);
+    if (!tests) continue;
+    counted = true;
+    if (Number(tests[1]) > 0) return false;
+  }
+  return counted && !/<testcase\b/.test(xml);
+}
+
+/** What the rules and the model read of an output tail: error lines of the last 64 KiB, then its last 4 KiB in full. */
+export function outputEvidence(outputTail: string): string {
+  const window = tail(outputTail, OUTPUT_TAIL_LIMIT);
+  if (window.length <= OUTPUT_FULL_LIMIT + 1024) return window;
+  const cut = window.length - OUTPUT_FULL_LIMIT;
+  const newline = window.indexOf('\n', cut);
+  const split = newline >= 0 && newline - cut < 512 ? newline + 1 : cut;
+  return errorLines(window.slice(0, split), ERROR_LINES_LIMIT) + window.slice(split);
+}
+
 function junitText(failures: readonly JUnitFailure[]): string {
   const parts: string[] = [];
   for (const f of failures) {
@@ -105,6 +168,10 @@ function junitText(failures: readonly JUnitFailure[]): string {
 
 interface Evidence {
   haystack: string;
+  /** What was read of the output tail (outputEvidence). */
+  output: string;
+  junitNoTests: boolean;
+  junitText: string;
   exitCode?: number;
   signal?: string;
   exceptionTypes: ReadonlySet<string>;
@@ -117,11 +184,9 @@ interface Evidence {
  */
 function gatherEvidence(obs: FailureObservation): Evidence {
   const junitFailures = obs.junitXml ? parseJUnitFailures(obs.junitXml) : [];
-  const haystack = [
-    obs.message ? obs.message.slice(0, MESSAGE_LIMIT) : '',
-    obs.outputTail ? tail(obs.outputTail, OUTPUT_TAIL_LIMIT) : '',
-    junitText(junitFailures),
-  ]
+  const reportText = junitText(junitFailures);
+  const output = obs.outputTail ? outputEvidence(obs.outputTail) : '';
+  const haystack = [obs.message ? obs.message.slice(0, MESSAGE_LIMIT) : '', output, reportText]
     .filter((part) => part.length > 0)
     .join('\n');
 
@@ -143,6 +208,9 @@ function gatherEvidence(obs: FailureObservation): Evidence {
 
   return {
     haystack,
+    output,
+    junitNoTests: obs.junitXml ? junitRanNoTests(obs.junitXml) : false,
+    junitText: reportText,
     exceptionTypes,
     junitFailures,
     ...(exitCode !== undefined ? { exitCode } : {}),
@@ -176,14 +244,19 @@ function matchRule(rule: CompiledRule, ev: Evidence): string | undefined {
 
 /**
  * First matching rule wins, so the order of `rules` is the precedence (user rules, then the built-in table).
- * With no match: a JUnit report with failures is a test failure; anything else is UNKNOWN_ERROR (transient).
+ * With no match: a JUnit report with failures is a test failure, one that ran no test a configuration error;
+ * anything else goes to the learned fallback, which answers UNKNOWN_ERROR (transient) when it is not confident.
  */
-export function classifyFailure(obs: FailureObservation, rules: readonly CompiledRule[] = BUILT_IN_RULES): Classification {
+export function classifyFailure(
+  obs: FailureObservation,
+  rules: readonly CompiledRule[] = BUILT_IN_RULES,
+  options: ClassifyOptions = {},
+): Classification {
   const ev = gatherEvidence(obs);
   for (const rule of rules) {
     const excerpt = matchRule(rule, ev);
     if (excerpt === undefined) continue;
-    return { category: rule.category, kind: rule.kind, rule: rule.name, ...(excerpt ? { excerpt } : {}) };
+    return { category: rule.category, kind: rule.kind, rule: rule.name, decidedBy: 'rule', confidence: 1, ...(excerpt ? { excerpt } : {}) };
   }
   if (ev.junitFailures.length > 0) {
     const first = ev.junitFailures[0];
@@ -192,8 +265,34 @@ export function classifyFailure(obs: FailureObservation, rules: readonly Compile
       category: 'TEST_EXECUTION_ERROR',
       kind: DEFAULT_KIND.TEST_EXECUTION_ERROR,
       rule: JUNIT_FAILURES_RULE,
+      decidedBy: 'rule',
+      confidence: 1,
       ...(headline ? { excerpt: excerptOf(headline) } : {}),
     };
   }
-  return { category: 'UNKNOWN_ERROR', kind: DEFAULT_KIND.UNKNOWN_ERROR, rule: UNRECOGNISED_RULE };
+  if (ev.junitNoTests) {
+    return { category: 'TEST_CONFIGURATION_ERROR', kind: DEFAULT_KIND.TEST_CONFIGURATION_ERROR, rule: JUNIT_NO_TESTS_RULE, decidedBy: 'rule', confidence: 1 };
+  }
+  const model = options.model === undefined ? defaultModel() : options.model;
+  const guess = model
+    ? predict(model, {
+        ...(obs.message ? { message: obs.message } : {}),
+        ...(ev.output ? { outputTail: ev.output } : {}),
+        ...(ev.junitText ? { junitText: ev.junitText } : {}),
+        ...(obs.exceptionType ? { exceptionType: obs.exceptionType } : {}),
+        ...(ev.exitCode !== undefined ? { exitCode: ev.exitCode } : {}),
+        ...(ev.signal !== undefined ? { signal: ev.signal } : {}),
+      })
+    : undefined;
+  const confidence = guess ? Number(guess.confidence.toFixed(4)) : 0;
+  if (guess && guess.confident && guess.category !== 'UNKNOWN_ERROR') {
+    return { category: guess.category, kind: guess.kind, rule: MODEL_RULE, decidedBy: 'model', confidence };
+  }
+  return {
+    category: 'UNKNOWN_ERROR',
+    kind: DEFAULT_KIND.UNKNOWN_ERROR,
+    rule: UNRECOGNISED_RULE,
+    decidedBy: guess ? 'model' : 'rule',
+    confidence,
+  };
 }

@@ -15,6 +15,10 @@ export const CorpusEntry = z.object({
   kind: ErrorKind,
   /** Where the text came from: `owner/repo#issue` or a document. */
   source: z.string().min(1),
+  /** The tool family (e.g. `slurm`, `pytest`); the held-out split and leave-one-family-out are by family. */
+  family: z.string().min(1).optional(),
+  /** Why the label (the labeller's note). */
+  note: z.string().optional(),
 });
 export type CorpusEntry = z.infer<typeof CorpusEntry>;
 

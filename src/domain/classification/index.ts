@@ -8,9 +8,16 @@ export {
   parseJUnitFailures,
   EXCERPT_LIMIT,
   JUNIT_FAILURES_RULE,
+  JUNIT_NO_TESTS_RULE,
+  MODEL_RULE,
+  OUTPUT_FULL_LIMIT,
   OUTPUT_TAIL_LIMIT,
   UNRECOGNISED_RULE,
+  outputEvidence,
+  defaultModel,
+  junitRanNoTests,
   type Classification,
+  type ClassifyOptions,
   type FailureObservation,
   type JUnitFailure,
 } from './classify';
@@ -26,6 +33,7 @@ export {
   parseClassifierConfig,
 } from './config';
 export { CorpusEntry, observationOf, parseCorpus, scoreCorpus, type CorpusMiss, type CorpusScore } from './corpus';
+export { loadModel, predict, type LinearModel, type ModelData, type ModelPrediction } from './model';
 
 /** One line of `dtf classify --jsonl`; other fields (e.g. a corpus label) are ignored. */
 const JsonlObservation = z.object({

@@ -1,0 +1,151 @@
+/**
+ * Features of the learned fallback: hashed word unigrams and bigrams, camelCase / dotted-name parts and character
+ * n-grams of distinct words, plus the exit code and signal. Shared by the runtime model and the training script, so
+ * both see exactly the same vector. Pure and bounded: at most MODEL_TEXT_LIMIT characters are read however long the
+ * output tail is, so the model costs the same on a 64 KiB tail as on a one-line message.
+ */
+
+/** log2 of the number of hash buckets. */
+export const FEATURE_BITS = 15;
+export const FEATURE_DIM = 1 << FEATURE_BITS;
+
+/** What the model reads of the message (head and tail of it), the output tail and error-looking lines. */
+const MESSAGE_HEAD = 3000;
+const MESSAGE_TAIL = 1500;
+const OUTPUT_TAIL = 1500;
+const ERROR_LINES_BUDGET = 1500;
+export const MODEL_TEXT_LIMIT = MESSAGE_HEAD + MESSAGE_TAIL + OUTPUT_TAIL + ERROR_LINES_BUDGET + 1024;
+
+export interface ModelInput {
+  message?: string;
+  outputTail?: string;
+  /** JUnit failure text, already extracted. */
+  junitText?: string;
+  exceptionType?: string;
+  exitCode?: number;
+  signal?: string;
+}
+
+/**
+ * Words that mark a line of a long output as worth reading: what an on-call engineer's eye (and every rule) looks
+ * for. Case variants are spelled out because a case-insensitive alternation is several times slower on 64 KiB.
+ */
+const ERROR_MARKER =
+  /[Ee]rror|ERROR|[Ee]xception|[Ff]ail|FAIL|[Ff]atal|FATAL|[Kk]illed|[Dd]enied|[Rr]efused|[Tt]ime[Oo]ut|[Tt]imed out|TIMEOUT|DEADLINE|[Dd]eadline|not found|[Nn]o such|[Aa]bort|[Pp]anic|[Ii]nvalid|[Uu]nable|[Cc]annot|[Cc]ould not|[Cc]ouldn't|OOM|[Mm]emory|[Ss]ignal|SIG[A-Z]{3}|[Ee]xit|[Aa]ssert|[Ee]xpected|[Rr]eceived|[Nn]o space|[Qq]uota|[Bb]usy|[Rr]eset|[Uu]navailable|UNAVAILABLE|[Tt]oo [Mm]any|[Ll]ost|Xid|NVRM|ECC|[Cc]ore dumped|[Ss]egmentation|[Tt]hrottl|[Ee]xceeded|EXHAUSTED|[Ee]xhausted|[Ee]victed|[Pp]reempt|[Hh]eartbeat|[Bb]roken pipe|[Cc]ertificate|[Mm]odule|[Uu]nrecogni[sz]ed|[Uu]nknown|[Mm]issing/g;
+
+/**
+ * The lines of `text` that carry an error marker (one linear scan), the last ones kept first within `budget`
+ * characters, in their original order.
+ */
+export function errorLines(text: string, budget: number): string {
+  const lines: string[] = [];
+  ERROR_MARKER.lastIndex = 0;
+  for (let m = ERROR_MARKER.exec(text); m !== null; m = ERROR_MARKER.exec(text)) {
+    const start = text.lastIndexOf('\n', m.index) + 1;
+    let end = text.indexOf('\n', m.index);
+    if (end < 0) end = text.length;
+    lines.push(text.slice(Math.max(start, end - 400), end));
+    if (end + 1 >= text.length) break;
+    ERROR_MARKER.lastIndex = end + 1;
+  }
+  ERROR_MARKER.lastIndex = 0;
+  let size = 0;
+  let first = lines.length;
+  while (first > 0 && size + (lines[first - 1]?.length ?? 0) + 1 <= budget) {
+    first -= 1;
+    size += (lines[first]?.length ?? 0) + 1;
+  }
+  return lines.slice(first).map((l) => `${l}\n`).join('');
+}
+
+function headAndTail(text: string, head: number, tail: number): string {
+  if (text.length <= head + tail) return text;
+  return `${text.slice(0, head)}\n${text.slice(text.length - tail)}`;
+}
+
+/** The bounded text the model reads. */
+export function modelText(input: ModelInput): string {
+  const parts: string[] = [];
+  if (input.exceptionType) parts.push(input.exceptionType);
+  if (input.message) parts.push(headAndTail(input.message, MESSAGE_HEAD, MESSAGE_TAIL));
+  if (input.outputTail) {
+    const out = input.outputTail;
+    if (out.length <= OUTPUT_TAIL + ERROR_LINES_BUDGET) parts.push(out);
+    else {
+      // Error-looking lines, then the very end of the output.
+      parts.push(errorLines(out.slice(0, out.length - OUTPUT_TAIL), ERROR_LINES_BUDGET), out.slice(out.length - OUTPUT_TAIL));
+    }
+  }
+  if (input.junitText) parts.push(input.junitText.slice(0, 1024));
+  return parts.join('\n');
+}
+
+/** 32-bit FNV-1a. */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+const TOKEN = /[A-Za-z_][A-Za-z0-9_]*|\d+/g;
+const CAMEL_PART = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+/g;
+
+function numberToken(digits: string): string {
+  // Short numbers carry meaning (exit 137, HTTP 429, errno 28, Xid 79); long ones are ids, sizes, timestamps.
+  return digits.length <= 3 ? `#${String(Number(digits))}` : `#n${Math.min(digits.length, 6)}`;
+}
+
+/**
+ * Sorted, distinct bucket indices of the features of `input`. Binary features; the model scales them by
+ * 1/sqrt(count) so a long text does not overwhelm the bias.
+ */
+export function featureIndices(input: ModelInput): number[] {
+  const text = modelText(input);
+  const buckets = new Set<number>();
+  const add = (feature: string): void => {
+    buckets.add(hash(feature) & (FEATURE_DIM - 1));
+  };
+  const words = new Set<string>();
+  let previous = '^';
+  TOKEN.lastIndex = 0;
+  for (let m = TOKEN.exec(text); m !== null; m = TOKEN.exec(text)) {
+    const raw = m[0];
+    let word: string;
+    if (raw.charCodeAt(0) <= 57) word = numberToken(raw);
+    else {
+      word = raw.toLowerCase();
+      if (word.length > 40) word = word.slice(0, 40);
+      if (!words.has(word)) {
+        words.add(word);
+        // camelCase and snake_case parts: OutOfMemoryError → out, of, memory, error; HIPOutOfMemory → hip, ...
+        if (raw.length > 3 && (/[a-z][A-Z]|[A-Z]{2}[a-z]|_/.test(raw) || /\d/.test(raw))) {
+          CAMEL_PART.lastIndex = 0;
+          const parts = raw.replace(/_/g, ' ').match(CAMEL_PART) ?? [];
+          for (const p of parts) if (p.length > 1) add(`p:${p.toLowerCase()}`);
+        }
+      }
+    }
+    add(`w:${word}`);
+    if (previous !== word) add(`b:${previous} ${word}`);
+    previous = word;
+  }
+  add(`b:${previous} $`);
+  // Character 4-grams of distinct words (with boundaries) carry over to unseen spellings and compounds.
+  for (const word of words) {
+    if (word.length < 4) continue;
+    const padded = `<${word}>`;
+    for (let i = 0; i + 4 <= padded.length; i += 1) add(`c:${padded.slice(i, i + 4)}`);
+  }
+  if (input.exitCode !== undefined) {
+    add(`exit:${input.exitCode}`);
+    add(input.exitCode > 128 && input.exitCode < 160 ? 'exit:signal' : input.exitCode === 0 ? 'exit:zero' : 'exit:other');
+  }
+  if (input.signal) add(`sig:${input.signal}`);
+  // No words, no model: an exit code alone is the rule table's to read.
+  if (words.size === 0) return [];
+  add('bias:text');
+  return [...buckets].sort((a, b) => a - b);
+}
