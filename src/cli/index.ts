@@ -19,6 +19,7 @@ import { startHostWorker } from '../workers/host-worker';
 import { runDemo } from './demo';
 import { addDlqCommands, rootMessage } from './dlq';
 import { asExpected, formatTable, newBatchId, readTaskFile, startTasks, waitForTasks } from './submit';
+import { registerReportCommand } from './report';
 
 /** An error whose exit code the CLI passes on: 2 for bad input (nothing started), 1 for tasks that did not pass. */
 export class CliError extends Error {
@@ -263,6 +264,7 @@ export function buildProgram(): Command {
       if (!ok) throw new CliError('some demo tasks did not end as expected', 1);
     });
 
+  registerReportCommand(program);
   return program;
 }
 
