@@ -2,9 +2,11 @@
  * Control activities run on the workflow queue of any worker: host discovery from Temporal's own poller lists, the
  * queue watch that notices a queue nobody serves, and notifications the workflow sends (a task dead-lettered).
  */
+import { Context } from '@temporalio/activity';
 import { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { IdentityInfo, WORKFLOW_TASK_QUEUE, hostServesQueue, parseWorkerIdentity } from '../domain/hardware';
+import { CPU_TASK_QUEUE, GPU_MEMORY_TIERS_GB, IdentityInfo, WORKFLOW_TASK_QUEUE, cudaQueueForTier, hostIdFromQueue, hostServesQueue, parseWorkerIdentity } from '../domain/hardware';
+import { placementObservationSignal } from '../workflows/messages';
 import { deadLetteredNotification } from '../notifications/events';
 import type { Notifier } from '../notifications/notifier';
 
@@ -27,6 +29,12 @@ export interface DeadLetteredEvent {
   reason: string;
   hostId?: string;
 }
+
+/** How often the fleet watch looks at the fleet, and how many empty looks in a row make a queue unserved. */
+export const FLEET_WATCH_INTERVAL_MS = 5_000;
+export const FLEET_WATCH_EMPTY_CHECKS = 2;
+/** Every class queue a task can wait on. */
+export const CLASS_QUEUES: readonly string[] = [CPU_TASK_QUEUE, ...GPU_MEMORY_TIERS_GB.map(cudaQueueForTier)];
 
 export function createControlActivities(client: Client, notifier?: Notifier) {
   const namespace = client.options.namespace;
@@ -71,6 +79,77 @@ export function createControlActivities(client: Client, notifier?: Notifier) {
       ]);
       const eligible = new Set([...onQueue.map((h) => h.hostId), ...alive.filter((h) => hostServesQueue(h, req.queue)).map((h) => h.hostId)]);
       return { started, eligibleHosts: [...eligible].sort() };
+    },
+
+    /**
+     * The fleet watch: one long-running activity for the whole fleet (fleetWatchWorkflow keeps exactly one). Every
+     * few seconds it reads who is alive from Temporal's own poller lists; for each queue no live host serves (two
+     * looks in a row) it finds the tasks waiting there through visibility and tells them, once. Its cost is per
+     * fleet, not per waiting task: nothing describes itself on a timer.
+     */
+    async fleetWatch(opts: { intervalMs?: number; emptyChecks?: number; maxRunMs?: number } = {}): Promise<void> {
+      const ctx = Context.current();
+      const intervalMs = opts.intervalMs ?? FLEET_WATCH_INTERVAL_MS;
+      const emptyChecks = opts.emptyChecks ?? FLEET_WATCH_EMPTY_CHECKS;
+      const endAt = Date.now() + (opts.maxRunMs ?? 12 * 3600_000);
+      const emptyFor = new Map<string, number>();
+      const told = new Set<string>();
+      while (Date.now() < endAt && !ctx.cancellationSignal.aborted) {
+        ctx.heartbeat();
+        try {
+          const alive = await pollingHosts(WORKFLOW_TASK_QUEUE, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW);
+          const unserved = new Set<string>();
+          for (const queue of CLASS_QUEUES) {
+            if (alive.some((h) => hostServesQueue(h, queue))) {
+              emptyFor.delete(queue);
+              continue;
+            }
+            // Hosts without a workflow worker count while they poll the queue itself.
+            const polling = (emptyFor.get(queue) ?? 0) + 1 >= emptyChecks ? await pollingHosts(queue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY) : [];
+            if (polling.length) {
+              emptyFor.delete(queue);
+              continue;
+            }
+            emptyFor.set(queue, (emptyFor.get(queue) ?? 0) + 1);
+            if (emptyFor.get(queue)! >= emptyChecks) unserved.add(queue);
+          }
+          const aliveIds = new Set(alive.map((h) => h.hostId));
+          const queries = [...unserved].map((q) => `'${q}'`);
+          const classClause = queries.length ? `DtfQueue IN (${queries.join(', ')})` : undefined;
+          const hostClause = `DtfQueue STARTS_WITH 'dtf-host-'`;
+          const query = `ExecutionStatus = 'Running' AND DtfStatus IN ('queued', 'retrying') AND (${classClause ? `${classClause} OR ` : ''}${hostClause})`;
+          for await (const wf of client.workflow.list({ query })) {
+            const queue = wf.searchAttributes?.DtfQueue?.[0] as string | undefined;
+            if (!queue) continue;
+            const host = hostIdFromQueue(queue);
+            if (host !== undefined) {
+              if (aliveIds.has(host)) continue;
+              emptyFor.set(queue, (emptyFor.get(queue) ?? 0) + 1);
+              if (emptyFor.get(queue)! < emptyChecks) continue;
+            }
+            const key = `${wf.workflowId}/${wf.runId}/${queue}`;
+            if (told.has(key)) continue;
+            told.add(key);
+            const reason = host !== undefined ? `host ${host} is not alive in the fleet` : `no live host in the fleet serves ${queue}`;
+            await client.workflow
+              .getHandle(wf.workflowId)
+              .signal(placementObservationSignal, { queue, eligibleHosts: 0, reason })
+              .catch(() => told.delete(key));
+          }
+          for (const q of [...emptyFor.keys()]) if (hostIdFromQueue(q) !== undefined && aliveIds.has(hostIdFromQueue(q)!)) emptyFor.delete(q);
+        } catch (err) {
+          // A look that fails (server restarting) is skipped; the next one tries again.
+          if (ctx.cancellationSignal.aborted) break;
+          ctx.log.warn(`fleet watch: ${(err as Error).message}`);
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, intervalMs);
+          ctx.cancellationSignal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
     },
 
     /** A task was parked in the dead letter queue: tell the operators (log and webhooks of this worker's config). */

@@ -172,6 +172,18 @@ export async function leftoversOn(workRoot: string): Promise<string[]> {
   return found;
 }
 
+/** Lease files for GPUs the in-process pool granted: the crash sweep finds them if the worker dies holding them. */
+export async function writeGpuLeaseFiles(workRoot: string, gpus: number[], owner: string): Promise<{ gpu: number; file: string }[]> {
+  await fs.mkdir(leaseDir(workRoot), { recursive: true });
+  return Promise.all(
+    gpus.map(async (gpu) => {
+      const file = path.join(leaseDir(workRoot), `gpu-${gpu}.lease`);
+      await fs.writeFile(file, owner);
+      return { gpu, file };
+    }),
+  );
+}
+
 /** Exclusive GPU leases on this host: a lease is a file created with O_EXCL, so two tasks never get the same GPU. */
 export async function acquireGpuLease(workRoot: string, candidates: number[], owner: string): Promise<{ gpu: number; file: string } | undefined> {
   await fs.mkdir(leaseDir(workRoot), { recursive: true });

@@ -19,12 +19,13 @@ import type { AttemptHeartbeat, CommandSuccess, FailureMeta } from '../domain/ta
 import type { TestTaskSpec } from '../domain/task-spec';
 import { recurringErrorNotification } from '../notifications/events';
 import type { Notifier } from '../notifications/notifier';
-import { QUARANTINE_CATEGORY, QUARANTINE_RULE, type QuarantineGate } from '../resilience/host-quarantine';
+import type { QuarantineGate } from '../resilience/host-quarantine';
 import { ServiceBreakers, ServiceProbeError, ServiceUnavailableError } from '../resilience/service-breakers';
-import { AttemptEvent, attemptEventSignal } from '../workflows/messages';
+import { attemptStartedSignal } from '../workflows/messages';
+import { GpuPool } from '../resilience/host-slots';
 import { buildErrorReport } from './error-report';
 import { FAULTS, InjectRates, drawFault } from './fault-injection';
-import { CompensationRecord, HostSaga, acquireGpuLease } from './saga';
+import { CompensationRecord, HostSaga, writeGpuLeaseFiles } from './saga';
 
 export interface TaskActivityDeps {
   hardware: HostHardware;
@@ -46,14 +47,33 @@ export interface TaskActivityDeps {
   gate?: QuarantineGate;
   /** Where recurring errors are announced. */
   notifier?: Notifier;
+  /** This host's GPUs, shared with its slot supplier (default: a pool of the detected GPUs). */
+  gpus?: GpuPool;
 }
 
 export interface RunTestTaskInput {
   spec: TestTaskSpec;
   placement: Placement;
   placementIndex: number;
+  /** 1-based count of attempts on this placement: the category's maxAttemptsInPlace is checked against it. */
+  attemptInPlacement: number;
+  /** 1-based count of attempts of the task across placements (and redrives): names the workspace, DTF_ATTEMPT. */
+  attempt: number;
   workflowId: string;
 }
+
+/** When an attempt sends its first heartbeat (then one every heartbeatIntervalMs). */
+export const FIRST_HEARTBEAT_AFTER_MS = 250;
+/** A task still running after this long tells its workflow it started (status `running`); short ones never pay for it. */
+export const STARTED_SIGNAL_AFTER_MS = 5_000;
+/**
+ * A class-queue task that arrives while its GPUs are leased (two queues' polls returned at once) waits this long
+ * for one to free up before it is handed back to its queue. Tasks pinned to the host, and multi-GPU tasks on a host
+ * with enough GPUs, wait as long as it takes: the GPUs they wait for are reserved, so no other task takes them.
+ */
+export const GPU_HANDBACK_WAIT_MS = 2_000;
+/** Retry delay of a task handed back to its queue because its GPUs were busy. */
+export const GPU_HANDBACK_DELAY_MS = 1_000;
 
 const TAIL_BYTES = 16 * 1024;
 
@@ -74,38 +94,39 @@ export function workspaceName(workflowId: string, placementIndex: number, attemp
   return `${workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}-p${placementIndex}-a${attempt}`;
 }
 
+/** What an attempt saw, for classification and the failure it throws. */
+interface Observed {
+  message: string;
+  exitCode: number | null;
+  signal: string | null;
+  outputTail: string;
+  durationMs: number;
+  compensation?: CompensationRecord[];
+  /** No retry before this (an open breaker's time until half-open). */
+  minDelayMs?: number;
+}
+
+/** Thrown inside an attempt to end it early with a classified failure (after its undos have run). */
+class AttemptStop extends Error {
+  constructor(
+    readonly classification: Classification,
+    readonly observed: Omit<Observed, 'outputTail' | 'durationMs'>,
+  ) {
+    super(observed.message);
+  }
+}
+
 export function createTaskActivities(deps: TaskActivityDeps) {
   const tracker = new ErrorFrequencyTracker();
   const gpuMemoryGb = Math.max(0, ...deps.hardware.gpus.map((g) => g.memoryGb));
   const simulatedGpus: GpuInfo[] = deps.hardware.gpus.filter((g) => g.simulated);
   const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 1_000;
   const breakers = deps.breakers ?? new ServiceBreakers();
+  const gpus = deps.gpus ?? new GpuPool(deps.hardware.gpus.length);
 
-  /** Tells the workflow about an attempt it cannot see (Temporal's in-place retries); best effort, never fails the attempt. */
-  async function recordOnWorkflow(input: RunTestTaskInput, event: Omit<AttemptEvent, 'placement' | 'attempt' | 'hostId' | 'queue'>): Promise<void> {
-    const { info } = Context.current();
-    await deps.client.workflow
-      .getHandle(input.workflowId)
-      .signal(attemptEventSignal, { placement: input.placementIndex, attempt: info.attempt, hostId: deps.hardware.hostId, queue: info.taskQueue, ...event })
-      .catch((err: unknown) => deps.logger.warn({ err, action: event.action }, 'could not record the attempt on the workflow'));
-  }
-
-  async function fail(
-    input: RunTestTaskInput,
-    classification: Classification,
-    observed: {
-      message: string;
-      exitCode: number | null;
-      signal: string | null;
-      outputTail: string;
-      durationMs: number;
-      compensation?: CompensationRecord[];
-      /** No retry before this (an open breaker's time until half-open). */
-      minDelayMs?: number;
-    },
-  ): Promise<never> {
+  async function fail(input: RunTestTaskInput, classification: Classification, observed: Observed): Promise<never> {
     const ctx = Context.current();
-    const { attempt } = ctx.info;
+    const attempt = input.attemptInPlacement;
     const policy = policyFor(classification.category, classification.kind, deps.policies, input.spec.retry);
     const planned = inPlaceDecision(policy, classification.kind, attempt);
     const decision = { ...planned, delayMs: Math.max(planned.delayMs, observed.minDelayMs ?? 0) };
@@ -120,7 +141,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
         workflowId: input.workflowId,
         runId: ctx.info.workflowExecution?.runId,
         activityId: ctx.info.activityId,
-        attempt,
+        attempt: input.attempt,
         workerIdentity: deps.identity,
         hostId: deps.hardware.hostId,
       },
@@ -150,76 +171,104 @@ export function createTaskActivities(deps: TaskActivityDeps) {
       compensation: observed.compensation ?? [],
     };
     deps.logger.warn(
-      { task: input.spec.name, category: classification.category, kind: classification.kind, rule: classification.rule, attempt, retryInPlace: decision.retryInPlace, delayMs: decision.delayMs },
+      { task: input.spec.name, category: classification.category, kind: classification.kind, rule: classification.rule, attempt: input.attempt, retryInPlace: decision.retryInPlace, delayMs: decision.delayMs },
       `task failed: ${report.message}`,
     );
-    if (decision.retryInPlace) {
-      // Temporal retries in place without telling the workflow; tell it, so the recovery log misses nothing.
-      await recordOnWorkflow(input, {
-        category: classification.category,
-        kind: classification.kind,
-        rule: classification.rule,
-        action: 'retry-in-place',
-        delayMs: decision.delayMs,
-        reason: report.message,
-      });
-    }
-    throw ApplicationFailure.create({
-      type: classification.category,
-      message: report.message,
-      details: [report, meta],
-      nonRetryable: !decision.retryInPlace,
-      nextRetryDelay: decision.retryInPlace ? decision.delayMs : undefined,
-    });
+    // The workflow carries out every retry (the activity runs with maximumAttempts 1): meta says whether and when.
+    throw ApplicationFailure.create({ type: classification.category, message: report.message, details: [report, meta], nonRetryable: true });
   }
 
-  /** Probes the services the task declares, each through this host's breaker; a failure becomes the attempt's. */
-  async function checkServices(input: RunTestTaskInput): Promise<void> {
-    for (const service of input.spec.services) {
+  /** Probes the services the task declares, each through this host's breaker; a failure ends the attempt. */
+  async function checkServices(spec: TestTaskSpec): Promise<void> {
+    for (const service of spec.services) {
       try {
         await breakers.checkService(service.name, service.url, service.timeoutMs);
       } catch (err) {
-        const observed = { message: err instanceof Error ? err.message : String(err), exitCode: null, signal: null, outputTail: '', durationMs: 0 };
+        const observed = { message: err instanceof Error ? err.message : String(err), exitCode: null, signal: null };
         if (err instanceof ServiceUnavailableError) {
-          return fail(input, { category: err.category, kind: 'transient', rule: 'service-breaker-open' }, { ...observed, minDelayMs: err.retryAfterMs });
+          throw new AttemptStop({ category: err.category, kind: 'transient', rule: 'service-breaker-open' }, { ...observed, minDelayMs: err.retryAfterMs });
         }
-        if (err instanceof ServiceProbeError) return fail(input, { category: err.category, kind: 'transient', rule: 'service-probe-failed' }, observed);
+        if (err instanceof ServiceProbeError) throw new AttemptStop({ category: err.category, kind: 'transient', rule: 'service-probe-failed' }, observed);
         throw err;
       }
     }
   }
 
+  /** Leases the GPUs the task needs on this host, waiting as its placement allows; sets CUDA_VISIBLE_DEVICES. */
+  async function leaseGpus(input: RunTestTaskInput, saga: HostSaga, env: Record<string, string>, signal: AbortSignal): Promise<void> {
+    const { spec, placement } = input;
+    const need = Math.max(spec.hardware.minGpuMemoryGb ?? 0, placement.tierGb ?? 0) * 0.95;
+    const candidates = deps.hardware.gpus
+      .map((g, index) => ({ g, index }))
+      .filter(({ g }) => g.memoryGb >= need)
+      .sort((a, b) => a.g.memoryGb - b.g.memoryGb) // smallest GPUs that fit: keep big ones for big tasks
+      .map(({ index }) => index);
+    const count = spec.hardware.gpus;
+    if (candidates.length < count) {
+      throw new AttemptStop(
+        { category: 'HARDWARE_CAPABILITY_ERROR', kind: 'resource', rule: 'host-has-too-few-gpus' },
+        { message: `host ${deps.hardware.hostId} has ${candidates.length} GPU(s) that fit, the task needs ${count}`, exitCode: null, signal: null },
+      );
+    }
+    const fromClassQueue = !placement.hostId;
+    const got = await gpus.acquire(input.workflowId, count, candidates, {
+      countedBySlot: fromClassQueue && placement.hwClass === 'cuda',
+      // A single-GPU class-queue task that finds its GPU taken was dispatched by a race of two polls: hand it back.
+      maxWaitMs: fromClassQueue && count === 1 ? GPU_HANDBACK_WAIT_MS : undefined,
+      signal,
+    });
+    if (!got) {
+      throw new AttemptStop(
+        { category: 'RESOURCE_ALLOCATION_ERROR', kind: 'resource', rule: 'gpu-lease-busy' },
+        { message: `every GPU of ${deps.hardware.hostId} that fits is leased to another task`, exitCode: null, signal: null, minDelayMs: GPU_HANDBACK_DELAY_MS },
+      );
+    }
+    for (const lease of await writeGpuLeaseFiles(deps.workRoot, got, input.workflowId)) {
+      await saga.register({ kind: 'gpu-lease', file: lease.file, gpu: lease.gpu });
+    }
+    env.CUDA_VISIBLE_DEVICES = got.join(',');
+  }
+
   async function runTestTask(input: RunTestTaskInput): Promise<CommandSuccess> {
     if (!deps.gate) return runAttempt(input);
     const { info } = Context.current();
-    try {
-      return await deps.gate.guard({ taskQueue: info.taskQueue, attempt: info.attempt, pinned: input.placement.pinned }, () => runAttempt(input));
-    } catch (err) {
-      const meta = err instanceof ApplicationFailure ? (err.details?.[1] as FailureMeta | undefined) : undefined;
-      if (meta?.rule === QUARANTINE_RULE && meta.retryInPlace) {
-        // Handed back to the queue by the gate: say so, or the workflow would take the silence for a lost attempt.
-        await recordOnWorkflow(input, { category: QUARANTINE_CATEGORY, kind: 'resource', rule: QUARANTINE_RULE, action: 'retry-in-place', delayMs: meta.delayMs, reason: (err as Error).message });
-      }
-      throw err;
-    }
+    return deps.gate.guard({ taskQueue: info.taskQueue, attempt: input.attemptInPlacement, pinned: input.placement.pinned }, () => runAttempt(input));
   }
 
+  /**
+   * One attempt, start to end under one heartbeat: service probes, workspace, GPU lease, setup steps, command,
+   * teardowns and workspace removal. Whatever ends it (failure, cancellation, success), its undos run here first.
+   */
   async function runAttempt(input: RunTestTaskInput): Promise<CommandSuccess> {
     const ctx = Context.current();
     const { spec, placement } = input;
-    const { attempt } = ctx.info;
-    const log = deps.logger.child({ task: spec.name, workflowId: input.workflowId, attempt });
+    const log = deps.logger.child({ task: spec.name, workflowId: input.workflowId, attempt: input.attempt });
     const started = Date.now();
-
-    if (attempt > 1) {
-      const previous = ctx.info.heartbeatDetails as AttemptHeartbeat | undefined;
-      await recordOnWorkflow(input, {
-        action: 'attempt-started',
-        previousHostId: previous?.hostId,
-        reason: previous ? `attempt ${attempt} on ${deps.hardware.hostId}; attempt ${attempt - 1} ran on ${previous.hostId}` : `attempt ${attempt} on ${deps.hardware.hostId}`,
-      });
+    const heartbeat = () => ctx.heartbeat({ attempt: input.attempt, hostId: deps.hardware.hostId, gpuMemoryGb, elapsedMs: Date.now() - started } satisfies AttemptHeartbeat);
+    // The first beat comes early, so that a worker killed soon after it started is known by name (and excluded); a
+    // task shorter than that sends none, which keeps the happy path of short tasks at bare Temporal's cost.
+    let beat: NodeJS.Timeout | undefined;
+    const first = setTimeout(() => {
+      heartbeat();
+      beat = setInterval(heartbeat, heartbeatIntervalMs);
+    }, FIRST_HEARTBEAT_AFTER_MS);
+    const startedSignal = setTimeout(() => {
+      void deps.client.workflow
+        .getHandle(input.workflowId)
+        .signal(attemptStartedSignal, { placement: input.placementIndex, attempt: input.attempt, hostId: deps.hardware.hostId })
+        .catch((err: unknown) => log.warn({ err }, 'could not tell the workflow the attempt started'));
+    }, STARTED_SIGNAL_AFTER_MS);
+    try {
+      return await attemptBody(input, ctx, log, started);
+    } finally {
+      clearTimeout(first);
+      clearInterval(beat);
+      clearTimeout(startedSignal);
     }
+  }
 
+  async function attemptBody(input: RunTestTaskInput, ctx: Context, log: Logger, started: number): Promise<CommandSuccess> {
+    const { spec, placement } = input;
     const fits = hostMeetsRequirement({ gpuMemoryGb, computeCapability: bestComputeCapability(deps.hardware) }, spec, placement);
     if (!fits.ok) {
       const category = gpuMemoryGb <= 0 ? 'HARDWARE_AVAILABILITY_ERROR' : 'HARDWARE_CAPABILITY_ERROR';
@@ -231,17 +280,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
         durationMs: 0,
       });
     }
-
-    await checkServices(input);
-
-    const need = Math.max(spec.hardware.minGpuMemoryGb ?? 0, placement.tierGb ?? 0) * 0.95;
-    const gpuCandidates = () =>
-      deps.hardware.gpus
-        .map((g, index) => ({ g, index }))
-        .filter(({ g }) => g.memoryGb >= need)
-        .sort((a, b) => a.g.memoryGb - b.g.memoryGb) // smallest GPU that fits: keep big ones for big tasks
-        .map(({ index }) => index);
-    const wsName = workspaceName(input.workflowId, input.placementIndex, attempt);
+    const wsName = workspaceName(input.workflowId, input.placementIndex, input.attempt);
     const workspace = path.join(deps.workRoot, wsName);
     const cwd = spec.cwd ? path.resolve(workspace, spec.cwd) : workspace;
     const tail = new OutputTail();
@@ -250,32 +289,21 @@ export function createTaskActivities(deps: TaskActivityDeps) {
       DTF_TASK: spec.name,
       DTF_HOST: deps.hardware.hostId,
       DTF_WORKSPACE: workspace,
-      DTF_ATTEMPT: String(attempt),
+      DTF_ATTEMPT: String(input.attempt),
       DTF_GPU_MEMORY_GB: String(gpuMemoryGb),
     };
     const run = (command: string[], timeoutSeconds: number) =>
-      runCommand(command, { ...spec.env, ...env }, timeoutSeconds, cwd, tail, log, ctx, {
-        heartbeat: () =>
-          ctx.heartbeat({ attempt, hostId: deps.hardware.hostId, gpuMemoryGb, elapsedMs: Date.now() - started } satisfies AttemptHeartbeat),
-        heartbeatIntervalMs,
-        killGraceMs: deps.killGraceMs ?? 2_000,
-      });
-    let result: RunResult;
+      runCommand(command, { ...spec.env, ...env }, timeoutSeconds, cwd, tail, log, ctx, { killGraceMs: deps.killGraceMs ?? 2_000 });
+    let result: RunResult | undefined;
     let setupFailed: string | undefined;
     let junitXml: string | undefined;
+    let stop: AttemptStop | undefined;
     let compensation: CompensationRecord[] = [];
     try {
+      await checkServices(spec);
       await fs.mkdir(workspace, { recursive: true });
       await saga.register({ kind: 'workspace', path: workspace });
-      if (placement.hwClass === 'cuda') {
-        const lease = await acquireGpuLease(deps.workRoot, gpuCandidates(), input.workflowId);
-        if (!lease) {
-          result = { exitCode: null, signal: null, timedOut: false, busy: `every GPU of ${deps.hardware.hostId} that fits is leased to another task` };
-          throw new LeaseBusy();
-        }
-        await saga.register({ kind: 'gpu-lease', file: lease.file, gpu: lease.gpu });
-        env.CUDA_VISIBLE_DEVICES = String(lease.gpu);
-      }
+      if (placement.hwClass === 'cuda') await leaseGpus(input, saga, env, ctx.cancellationSignal);
       for (const step of spec.setup) {
         result = await run(step.command, step.timeoutSeconds);
         if (result.exitCode !== 0 || result.timedOut || ctx.cancellationSignal.aborted) {
@@ -286,37 +314,30 @@ export function createTaskActivities(deps: TaskActivityDeps) {
           await saga.register({ kind: 'teardown', name: step.name, command: step.teardown, cwd, env: { ...spec.env, ...env }, timeoutSeconds: step.timeoutSeconds });
         }
       }
-      if (!setupFailed) {
+      if (!setupFailed && !ctx.cancellationSignal.aborted) {
         const fault = drawFault({ ...deps.inject, ...spec.inject });
         if (fault) log.warn({ fault }, `FAULT INJECTION: this attempt runs a real ${fault} instead of the task's command`);
         result = await run(fault ? FAULTS[fault]() : spec.command, spec.timeoutSeconds);
       }
       junitXml = await readJunit(spec, cwd);
     } catch (err) {
-      if (!(err instanceof LeaseBusy)) throw err;
+      if (!(err instanceof AttemptStop)) throw err;
+      stop = err;
     } finally {
       compensation = await saga.compensate();
+      gpus.release(input.workflowId);
     }
-    result = result!;
     const durationMs = Date.now() - started;
     if (ctx.cancellationSignal.aborted) {
-      log.info('task cancelled; command stopped');
+      log.info('task cancelled; command stopped and its undos run');
       throw new CancelledFailure(`cancelled on ${deps.hardware.hostId}`);
     }
+    const outputTail = tail.toString();
+    if (stop) return fail(input, stop.classification, { ...stop.observed, outputTail, durationMs, compensation });
+    result = result!;
     if (result.exitCode === 0 && !result.timedOut) {
       log.info({ durationMs }, 'task passed');
-      return { attempt, hostId: deps.hardware.hostId, exitCode: 0, durationMs, outputTail: tail.toString(), compensation };
-    }
-    const outputTail = tail.toString();
-    if (result.busy) {
-      return fail(input, { category: 'RESOURCE_ALLOCATION_ERROR', kind: 'resource', rule: 'gpu-lease-busy' }, {
-        message: result.busy,
-        exitCode: null,
-        signal: null,
-        outputTail,
-        durationMs,
-        compensation,
-      });
+      return { attempt: input.attempt, hostId: deps.hardware.hostId, exitCode: 0, durationMs, outputTail, compensation };
     }
     const what = setupFailed ? `setup step "${setupFailed}"` : 'command';
     const message = result.spawnError
@@ -327,14 +348,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
           ? `${what} killed by ${result.signal}`
           : `${what} exited with code ${result.exitCode}`;
     let classification = classifyFailure(
-      {
-        message,
-        outputTail,
-        exitCode: result.exitCode,
-        signal: result.signal,
-        exceptionType: result.spawnError?.code,
-        junitXml,
-      },
+      { message, outputTail, exitCode: result.exitCode, signal: result.signal, exceptionType: result.spawnError?.code, junitXml },
       deps.rules,
     );
     if (result.timedOut && classification.category === 'UNKNOWN_ERROR') {
@@ -356,8 +370,6 @@ async function readJunit(spec: TestTaskSpec, cwd: string): Promise<string | unde
 }
 
 interface RunOptions {
-  heartbeat: () => void;
-  heartbeatIntervalMs: number;
   killGraceMs: number;
 }
 
@@ -366,11 +378,7 @@ interface RunResult {
   signal: string | null;
   spawnError?: NodeJS.ErrnoException;
   timedOut: boolean;
-  /** Set when the attempt could not start for want of a free GPU on this host. */
-  busy?: string;
 }
-
-class LeaseBusy extends Error {}
 
 function runCommand(
   command: string[],
@@ -416,8 +424,6 @@ function runCommand(
     };
     stream('stdout');
     stream('stderr');
-    // No heartbeat right away: most commands are short, and an extra RPC each would cost throughput.
-    const beat = setInterval(opts.heartbeat, opts.heartbeatIntervalMs);
     const timer = setTimeout(() => {
       timedOut = true;
       log.warn(`command exceeded its ${timeoutSeconds} s timeout; stopping it`);
@@ -432,7 +438,6 @@ function runCommand(
     const settle = (code: number | null, signal: string | null) => {
       if (settled) return;
       settled = true;
-      clearInterval(beat);
       clearTimeout(timer);
       ctx.cancellationSignal.removeEventListener('abort', onCancel);
       resolve({ exitCode: spawnError ? null : code, signal, spawnError, timedOut });

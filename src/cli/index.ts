@@ -99,7 +99,8 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--simulate-gpu <NAME:MEMORY_GB:COMPUTE_CAPABILITY>', 'advertise a GPU this host does NOT have (testing without a GPU); repeatable').argParser(collectGpu),
     )
-    .option('--max-tasks <n>', 'most tasks at once on each queue', positiveInt('--max-tasks'), 2)
+    .option('--max-tasks <n>', 'most CPU tasks at once (GPU tasks: one per free GPU, or as many as each asks for)', positiveInt('--max-tasks'), 2)
+    .option('--no-cpu-tasks', 'take no CPU-only work (keep a GPU host for GPU tasks)')
     .option('--work-dir <dir>', 'where task workspaces go (default: $DTF_WORK_DIR or <tmp>/dtf-work/<host>)')
     .option('--config <file>', 'deployment config: classifier rules, retry policies, circuit breakers, quarantine, notifications (default: $DTF_CONFIG)')
     .option('--inject <CATEGORY:RATE,...>', 'fault injection: make real failures of these categories at these rates (chaos testing)', (v: string) => {
@@ -109,12 +110,13 @@ export function buildProgram(): Command {
         throw new InvalidArgumentError((err as Error).message);
       }
     })
-    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; workDir?: string; config?: string; inject?: InjectRates }, cmd: Command) => {
+    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; cpuTasks: boolean; workDir?: string; config?: string; inject?: InjectRates }, cmd: Command) => {
       const worker = await startHostWorker({
         ...connectOpts(cmd),
         hostId: o.hostId,
         simulateGpus: o.simulateGpu,
         maxTasks: o.maxTasks,
+        cpuTasks: o.cpuTasks,
         workRoot: o.workDir,
         deployment: loadDeploymentConfig(o.config),
         inject: o.inject,

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { WORKFLOW_TASK_QUEUE } from '../domain/hardware';
-import { DtfHardwareClass, DtfLabels, DtfRunId, DtfStatus } from '../domain/search-attributes';
+import { DtfHardwareClass, DtfLabels, DtfQueue, DtfRunId, DtfStatus } from '../domain/search-attributes';
+import { initialPlacement } from '../domain/placement';
 import type { TestTaskInput, TestTaskResult } from '../domain/task-result';
 import { ParsedTaskFile, SpecError, TestTaskSpec, parseTaskFile } from '../domain/task-spec';
 import type { testTaskWorkflow } from '../workflows';
@@ -51,8 +52,10 @@ export async function startTasks(
   batchId: string,
 ): Promise<WorkflowHandle<typeof testTaskWorkflow>[]> {
   return Promise.all(
-    tasks.map((spec) =>
-      client.workflow.start<typeof testTaskWorkflow>('testTaskWorkflow', {
+    tasks.map((spec) => {
+      const init = initialPlacement(spec);
+      const queue = init.ok ? init.placement.queue : undefined;
+      return client.workflow.start<typeof testTaskWorkflow>('testTaskWorkflow', {
         taskQueue: WORKFLOW_TASK_QUEUE,
         workflowId: workflowIdFor(spec, batchId),
         args: [{ spec, batchId } satisfies TestTaskInput],
@@ -60,75 +63,135 @@ export async function startTasks(
           { key: DtfStatus, value: 'queued' },
           { key: DtfHardwareClass, value: spec.hardware.class },
           { key: DtfRunId, value: batchId },
+          ...(queue ? [{ key: DtfQueue, value: queue }] : []),
           { key: DtfLabels, value: Object.entries(spec.labels).map(([k, v]) => `${k}=${v}`) },
         ],
-      }),
-    ),
+        staticSummary: summaryOf(spec),
+      });
+    }),
   );
+}
+
+/** The one line the Web UI shows for a task: what it runs and what it needs. */
+export function summaryOf(spec: TestTaskSpec): string {
+  const hw = spec.hardware;
+  const need = hw.class === 'cuda' ? `cuda ${hw.gpus}×${hw.minGpuMemoryGb ?? 0} GB${hw.minComputeCapability ? ` cc≥${hw.minComputeCapability}` : ''}` : 'cpu';
+  return `${spec.name}: ${spec.command.join(' ')} [${need}${spec.host ? ` on ${spec.host}` : ''}]`.slice(0, 200);
 }
 
 export interface WaitOptions {
   onResult?: (result: TestTaskResult, done: number, total: number) => void;
   onTick?: (done: number, total: number) => void;
   tickMs?: number;
+  /** How often the batch's settled tasks are listed (one visibility query per page of up to 1000 tasks). */
+  pollMs?: number;
 }
 
-/** Waits for every task; a workflow that itself failed becomes an `error` row, never a lost one. */
+/** Visibility statuses of a run that has ended for good (a run that continued as new is followed by its next run). */
+const CLOSED = `ExecutionStatus IN ('Completed', 'Failed', 'Terminated', 'Canceled', 'TimedOut')`;
+const SETTLED_QUERY = `(${CLOSED} OR (ExecutionStatus = 'Running' AND DtfStatus = 'dead_lettered'))`;
+const ID_CHUNK = 100;
+
+/**
+ * Waits for every task through visibility: every `pollMs` one list query finds the tasks of the batch that have
+ * settled (ended, or parked in the dead letter queue), and only those are read (result or parked result). The cost
+ * grows with the number of tasks, not with how long they wait. A workflow that itself failed becomes an `error`
+ * row, never a lost one.
+ */
 export async function waitForTasks(
   handles: WorkflowHandle<typeof testTaskWorkflow>[],
   specs: TestTaskSpec[],
   opts: WaitOptions = {},
 ): Promise<TestTaskResult[]> {
+  const results: (TestTaskResult | undefined)[] = handles.map(() => undefined);
+  const indexOf = new Map(handles.map((h, i) => [h.workflowId, i]));
   let done = 0;
   const tick = opts.onTick ? setInterval(() => opts.onTick!(done, handles.length), opts.tickMs ?? 5_000) : undefined;
+  const pollMs = opts.pollMs ?? 1_000;
   try {
-    return await Promise.all(
-      handles.map(async (h, i) => {
-        let result: TestTaskResult;
-        try {
-          result = await settledResult(h);
-        } catch (err) {
-          result = {
-            name: specs[i].name,
-            workflowId: h.workflowId,
-            status: 'error',
-            exitCode: null,
-            durationMs: 0,
-            hwClass: specs[i].hardware.class,
-            queue: '',
-            outputTail: '',
-            attempts: 0,
-            placements: [],
-            recoveryLog: [],
-            reason: `workflow did not complete: ${(err as Error).message}`,
-          };
-        }
-        done += 1;
-        opts.onResult?.(result, done, handles.length);
-        return result;
-      }),
-    );
+    while (done < handles.length) {
+      const settled = await listSettled(handles, indexOf, results);
+      await Promise.all(
+        settled.map(async ({ index: i, closed }) => {
+          const result = await readSettled(handles[i], specs[i], closed);
+          if (!result || results[i]) return;
+          results[i] = result;
+          done += 1;
+          opts.onResult?.(result, done, handles.length);
+        }),
+      );
+      if (done < handles.length) await new Promise((r) => setTimeout(r, pollMs));
+    }
+    return results as TestTaskResult[];
   } finally {
     if (tick) clearInterval(tick);
   }
 }
 
-/**
- * The task's result once it has settled: its workflow's result, or — when it waits in the dead letter queue —
- * the parked result (the workflow stays open for a redrive).
- */
-export async function settledResult(handle: WorkflowHandle<typeof testTaskWorkflow>, pollMs = 500): Promise<TestTaskResult> {
-  // Polls rather than long-polling result(): a parked workflow never completes, and a pending long poll
-  // would outlive the connection of whoever asked.
-  for (;;) {
-    const desc = await handle.describe();
-    if (desc.status.name !== 'RUNNING') return (await handle.result()) as TestTaskResult;
-    if (desc.typedSearchAttributes.get(DtfStatus) === 'dead_lettered') {
-      const progress = await handle.query(progressQuery).catch(() => undefined);
-      if (progress?.parked) return progress.parked;
+/** Indexes of not-yet-read tasks that visibility lists as settled: by batch when they share one, else by id. */
+async function listSettled(
+  handles: WorkflowHandle<typeof testTaskWorkflow>[],
+  indexOf: Map<string, number>,
+  results: (TestTaskResult | undefined)[],
+): Promise<{ index: number; closed: boolean }[]> {
+  const open = handles.filter((_, i) => !results[i]);
+  const batches = new Set(open.map((h) => batchOf(h.workflowId)));
+  const queries: string[] = [];
+  if (batches.size === 1 && open.length > ID_CHUNK && [...batches][0]) {
+    queries.push(`DtfRunId = '${[...batches][0]}' AND ${SETTLED_QUERY}`);
+  } else {
+    for (let i = 0; i < open.length; i += ID_CHUNK) {
+      const ids = open.slice(i, i + ID_CHUNK).map((h) => `'${h.workflowId.replace(/'/g, '')}'`);
+      queries.push(`WorkflowId IN (${ids.join(', ')}) AND ${SETTLED_QUERY}`);
     }
-    await new Promise((r) => setTimeout(r, pollMs));
   }
+  const found = new Map<number, boolean>();
+  const client = handles[0].client;
+  for (const query of queries) {
+    for await (const wf of client.list({ query, pageSize: 1000 })) {
+      const i = indexOf.get(wf.workflowId);
+      if (i !== undefined && !results[i]) found.set(i, wf.status.name !== 'RUNNING');
+    }
+  }
+  return [...found].map(([index, closed]) => ({ index, closed }));
+}
+
+/** `dtf-<name>-<batch>`: the batch id is what follows the last dash-separated stamp; unknown → undefined. */
+function batchOf(workflowId: string): string | undefined {
+  const m = /-(\d{14}-[a-z0-9]{4})$/.exec(workflowId);
+  return m?.[1];
+}
+
+/** The settled task's result: its workflow's result, or its parked result while it waits in the dead letter queue. */
+async function readSettled(handle: WorkflowHandle<typeof testTaskWorkflow>, spec: TestTaskSpec, closed: boolean): Promise<TestTaskResult | undefined> {
+  try {
+    if (!closed) {
+      const progress = await handle.query(progressQuery).catch(() => undefined);
+      return progress?.parked;
+    }
+    return (await handle.result()) as TestTaskResult;
+  } catch (err) {
+    return {
+      name: spec.name,
+      workflowId: handle.workflowId,
+      status: 'error',
+      exitCode: null,
+      durationMs: 0,
+      hwClass: spec.hardware.class,
+      queue: '',
+      outputTail: '',
+      attempts: 0,
+      placements: [],
+      recoveryLog: [],
+      reason: `workflow did not complete: ${(err as Error).message}`,
+    };
+  }
+}
+
+/** One task's settled result (see waitForTasks). */
+export async function settledResult(handle: WorkflowHandle<typeof testTaskWorkflow>, pollMs = 500): Promise<TestTaskResult> {
+  const spec = { name: handle.workflowId, hardware: { class: 'cpu' } } as TestTaskSpec;
+  return (await waitForTasks([handle], [spec], { pollMs }))[0];
 }
 
 /** A task ended as its spec expects. */

@@ -87,10 +87,13 @@ export function parseSimulatedGpu(text: string): GpuInfo {
   return { name, memoryGb, computeCapability, simulated: true };
 }
 
-/** The class queues a host serves: always the CPU queue, plus one CUDA queue per tier its largest GPU reaches. */
-export function classQueuesFor(hw: Pick<HostHardware, 'gpus'>): string[] {
+/**
+ * The class queues a host serves: the CPU queue (unless it keeps itself for GPU work), plus one CUDA queue per tier
+ * its largest GPU reaches.
+ */
+export function classQueuesFor(hw: Pick<HostHardware, 'gpus'>, opts: { cpuTasks?: boolean } = {}): string[] {
   const largest = Math.max(0, ...hw.gpus.map((g) => g.memoryGb));
-  return [CPU_TASK_QUEUE, ...tiersServedBy(largest).map(cudaQueueForTier)];
+  return [...(opts.cpuTasks === false ? [] : [CPU_TASK_QUEUE]), ...tiersServedBy(largest).map(cudaQueueForTier)];
 }
 
 export function bestComputeCapability(hw: Pick<HostHardware, 'gpus'>): number | undefined {
@@ -100,32 +103,45 @@ export function bestComputeCapability(hw: Pick<HostHardware, 'gpus'>): number | 
 
 /**
  * Worker identity as shown in the Web UI's poller list and read back by host discovery:
- * `dtf:<hostId>:gpu<GB>:cc<X.Y>:pid<N>`. Only what placement needs travels in it.
+ * `dtf:<hostId>:gpu<GB>:cc<X.Y>:n<GPUs>:cpu<0|1>:pid<N>`. Only what placement needs travels in it.
  */
-export function workerIdentity(hw: HostHardware, pid: number): string {
+export function workerIdentity(hw: HostHardware, pid: number, opts: { cpuTasks?: boolean } = {}): string {
   const largest = Math.max(0, ...hw.gpus.map((g) => g.memoryGb));
   const cc = bestComputeCapability(hw);
-  return `dtf:${hw.hostId}:gpu${Math.round(largest * 10) / 10}:cc${cc ?? 0}:pid${pid}`;
+  return `dtf:${hw.hostId}:gpu${Math.round(largest * 10) / 10}:cc${cc ?? 0}:n${hw.gpus.length}:cpu${opts.cpuTasks === false ? 0 : 1}:pid${pid}`;
 }
 
 export interface IdentityInfo {
   hostId: string;
   gpuMemoryGb: number;
   computeCapability: number;
+  /** GPUs on the host: a task asking for more cannot run there. */
+  gpuCount: number;
+  /** Whether the host takes CPU-only work (`dtf worker --no-cpu-tasks` says no). */
+  cpuTasks: boolean;
   pid?: number;
   /** When Temporal last saw this host poll (epoch ms), from host discovery. */
   lastSeenMs?: number;
 }
 
 export function parseWorkerIdentity(identity: string): IdentityInfo | undefined {
-  const m = /^dtf:([a-z0-9][a-z0-9.-]*):gpu([0-9.]+):cc([0-9.]+):pid(\d+)$/.exec(identity);
+  const m = /^dtf:([a-z0-9][a-z0-9.-]*):gpu([0-9.]+):cc([0-9.]+)(?::n(\d+):cpu([01]))?:pid(\d+)$/.exec(identity);
   if (!m) return undefined;
-  return { hostId: m[1], gpuMemoryGb: Number(m[2]), computeCapability: Number(m[3]), pid: Number(m[4]) };
+  const gpuMemoryGb = Number(m[2]);
+  return {
+    hostId: m[1],
+    gpuMemoryGb,
+    computeCapability: Number(m[3]),
+    // Identities of workers from before GPU counts were advertised: one GPU if any, CPU work taken.
+    gpuCount: m[4] !== undefined ? Number(m[4]) : gpuMemoryGb > 0 ? 1 : 0,
+    cpuTasks: m[5] !== '0',
+    pid: Number(m[6]),
+  };
 }
 
 /** Whether a host with this identity would serve `queue` (its class queues and its own host queue). */
-export function hostServesQueue(host: Pick<IdentityInfo, 'hostId' | 'gpuMemoryGb'>, queue: string): boolean {
-  if (queue === CPU_TASK_QUEUE) return true;
+export function hostServesQueue(host: Pick<IdentityInfo, 'hostId' | 'gpuMemoryGb'> & Partial<Pick<IdentityInfo, 'cpuTasks'>>, queue: string): boolean {
+  if (queue === CPU_TASK_QUEUE) return host.cpuTasks !== false;
   const hostOfQueue = hostIdFromQueue(queue);
   if (hostOfQueue !== undefined) return hostOfQueue === host.hostId;
   return classQueuesFor({ gpus: host.gpuMemoryGb > 0 ? [{ name: '', memoryGb: host.gpuMemoryGb, simulated: false }] : [] }).includes(queue);

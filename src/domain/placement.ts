@@ -154,11 +154,17 @@ export function fallbackStep(spec: TestTaskSpec, state: PlacementState, why: str
  * Picks a host from discovery: not excluded, with the compute capability the task needs, most recently seen polling
  * first (a worker that stopped stays listed for a while, but stops being seen). Ties by host id, so it is deterministic.
  */
-export function pickHost(hosts: IdentityInfo[], excluded: string[], spec: TestTaskSpec): IdentityInfo | undefined {
+export function pickHost<H extends Pick<IdentityInfo, 'hostId' | 'computeCapability' | 'lastSeenMs'> & Partial<Pick<IdentityInfo, 'gpuCount' | 'cpuTasks'>>>(
+  hosts: H[],
+  excluded: string[],
+  spec: TestTaskSpec,
+): H | undefined {
   const minCc = spec.hardware.minComputeCapability;
+  const cuda = spec.hardware.class === 'cuda';
   return hosts
     .filter((h) => !excluded.includes(h.hostId))
-    .filter((h) => spec.hardware.class !== 'cuda' || minCc === undefined || h.computeCapability >= minCc)
+    .filter((h) => !cuda || minCc === undefined || h.computeCapability >= minCc)
+    .filter((h) => !cuda || h.gpuCount === undefined || h.gpuCount >= spec.hardware.gpus)
     .sort((a, b) => (b.lastSeenMs ?? 0) - (a.lastSeenMs ?? 0) || a.hostId.localeCompare(b.hostId))[0];
 }
 

@@ -7,6 +7,8 @@ export const DtfHost = defineSearchAttributeKey('DtfHost', SearchAttributeType.K
 export const DtfErrorCategory = defineSearchAttributeKey('DtfErrorCategory', SearchAttributeType.KEYWORD);
 export const DtfLabels = defineSearchAttributeKey('DtfLabels', SearchAttributeType.KEYWORD_LIST);
 export const DtfRunId = defineSearchAttributeKey('DtfRunId', SearchAttributeType.KEYWORD);
+/** The queue the task's current placement waits or runs on: the fleet watch finds waiting tasks by it. */
+export const DtfQueue = defineSearchAttributeKey('DtfQueue', SearchAttributeType.KEYWORD);
 /** When the task entered the dead letter queue, for age filters. */
 export const DtfParkedAt = defineSearchAttributeKey('DtfParkedAt', SearchAttributeType.DATETIME);
 
@@ -19,6 +21,7 @@ export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'KeywordList' | 'Date
   DtfLabels: 'KeywordList',
   DtfRunId: 'Keyword',
   DtfParkedAt: 'Datetime',
+  DtfQueue: 'Keyword',
 };
 
 /** `error` is a run with no option left: it is dead-lettered unless the task keeps no dead letters (retention 0). */

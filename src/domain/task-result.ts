@@ -3,16 +3,21 @@ import type { CategoryPolicy } from './policies';
 import type { Placement } from './placement';
 import type { TaskStatus } from './search-attributes';
 import type { TestTaskSpec } from './task-spec';
+import type { TaskState } from './task-state';
 
 export interface TestTaskInput {
   spec: TestTaskSpec;
   /** The batch this task belongs to (`dtf submit` run id), for listing. */
   batchId?: string;
+  /** Set by continue-as-new: the task's whole state, carried into the new run. */
+  resume?: TaskState;
+  /** History events after which the task continues as new (default DEFAULT_HISTORY_LIMIT; tests set fewer). */
+  historyLimit?: number;
 }
 
 /** What the activity returns when the command exits 0. */
 export interface CommandSuccess {
-  /** Temporal's attempt number on this placement: earlier ones failed and were retried in place. */
+  /** The task's attempt number (across placements). */
   attempt: number;
   hostId: string;
   exitCode: 0;
@@ -24,7 +29,7 @@ export interface CommandSuccess {
 
 /** Second entry of an ApplicationFailure's details (the first is the ErrorReport): what the workflow decides with. */
 export interface FailureMeta {
-  /** Temporal's attempt number on this placement. */
+  /** Attempt number on this placement (what maxAttemptsInPlace counts). */
   attempt: number;
   hostId: string;
   gpuMemoryGb: number;
@@ -102,4 +107,7 @@ export interface TaskProgress {
   recoveryLog: RecoveryLogEntry[];
   /** While the task is dead-lettered: its last run's result, as an operator inspects it. */
   parked?: TestTaskResult;
+  /** Why the task waits, when the workflow knows (e.g. no live host can take it). */
+  waitingReason?: string;
+  attempts?: number;
 }

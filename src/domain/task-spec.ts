@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { CategoryName, InjectRates } from './categories';
 import { HardwareClass, HostId } from './hardware';
-import { DeclaredService } from '../resilience/config';
+import { DeclaredService } from './services';
 import { checkUniqueNames } from './unique-names';
 
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
@@ -27,6 +27,8 @@ export const HardwareRequirement = z
     minGpuMemoryGb: z.number().positive().max(1024).optional(),
     /** Smallest CUDA compute capability, e.g. 8.0 for bf16 (cuda only). */
     minComputeCapability: z.number().min(1).max(20).optional(),
+    /** GPUs the task needs on one host (cuda only); it gets CUDA_VISIBLE_DEVICES for exactly these. */
+    gpus: z.number().int().min(1).max(64).default(1),
     /** Classes the task may move to when no host of its own class can take it, in order (e.g. ["cpu"]). */
     fallback: z.array(HardwareClass).default([]),
   })
@@ -34,6 +36,9 @@ export const HardwareRequirement = z
   .superRefine((hw, ctx) => {
     if (hw.class === 'cpu' && (hw.minGpuMemoryGb !== undefined || hw.minComputeCapability !== undefined)) {
       ctx.addIssue({ code: 'custom', message: 'minGpuMemoryGb/minComputeCapability need class "cuda"', path: ['class'] });
+    }
+    if (hw.class === 'cpu' && hw.gpus !== 1) {
+      ctx.addIssue({ code: 'custom', message: 'gpus needs class "cuda"', path: ['gpus'] });
     }
     if (hw.fallback.includes(hw.class)) {
       ctx.addIssue({ code: 'custom', message: `fallback must not repeat the task's own class "${hw.class}"`, path: ['fallback'] });
@@ -52,8 +57,13 @@ export const TestTaskSpec = z
     env: z.record(EnvName, z.string()).default({}),
     /** Wall-clock limit for one run of the command. */
     timeoutSeconds: z.number().positive().max(7 * 24 * 3600).default(600),
-    /** How long the task may wait for an eligible host on one queue before it falls back or ends. */
-    placementTimeoutSeconds: z.number().positive().max(7 * 24 * 3600).default(300),
+    /**
+     * How long the task may wait for *some live eligible host to exist* before its fallback rules apply. Time spent
+     * behind busy eligible hosts does not count: a backlog is waiting, not failing.
+     */
+    placementTimeoutSeconds: z.number().positive().max(7 * 24 * 3600).default(60),
+    /** Total time the task may wait on queues (busy hosts included) before it ends as `expired`; no default. */
+    queueTimeoutSeconds: z.number().positive().max(30 * 24 * 3600).optional(),
     hardware: HardwareRequirement.default({}),
     /** Pin the task to one host (its host queue), e.g. to reproduce a host-specific failure. */
     host: HostId.optional(),

@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { CategoryName, ERROR_CATEGORIES } from '../domain/categories';
 
-export const ServiceName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'expected 1-100 letters, digits, ".", "_" or "-"');
+import { ServiceName } from '../domain/services';
+export { ServiceName };
 
 /** Opens on the failure rate over a sliding window instead of a run of failures; for busy services. */
 export const SamplingSettings = z
@@ -52,16 +53,7 @@ export function settingsFor(config: BreakerConfig, service: string): BreakerSett
   return { ...base, ...override };
 }
 
-/** An external service a task uses: probed through its breaker before the command runs. */
-export const DeclaredService = z
-  .object({
-    name: ServiceName,
-    /** Health URL; any answer below 500 means up. */
-    url: z.string().url().refine((u) => /^https?:/i.test(u), 'expected an http(s) URL'),
-    timeoutMs: z.number().int().min(1).max(120_000).default(5_000),
-  })
-  .strict();
-export type DeclaredService = z.infer<typeof DeclaredService>;
+export { DeclaredService } from '../domain/services';
 
 /** Hardware faults and crashes are the host's own; network, test and config errors say nothing about it. */
 export const DEFAULT_QUARANTINE_CATEGORIES: readonly string[] = [

@@ -2,6 +2,7 @@
  * One dtf worker process per host: detects the hardware, then serves the workflow queue (workflows and control
  * activities), every class queue this host qualifies for, and its own host queue, on one connection.
  */
+import type { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,17 +17,20 @@ import { DeploymentConfig } from '../config/deployment';
 import { breakerNotification, quarantineNotification } from '../notifications/events';
 import { Notifier, createNotifier } from '../notifications/notifier';
 import { HostQuarantine, createQuarantineGate } from '../resilience/host-quarantine';
-import { quarantineTuner } from '../resilience/quarantine-slots';
+import { GpuPool, HostSlotSupplier, hostSlotTuner } from '../resilience/host-slots';
+import { FLEET_WATCH_WORKFLOW_ID } from '../workflows/fleet-watch';
 import { ServiceBreakers } from '../resilience/service-breakers';
 import { compileRules } from '../domain/classification';
-import { GpuInfo, HostHardware, WORKFLOW_TASK_QUEUE, classQueuesFor, hostQueue, workerIdentity } from '../domain/hardware';
+import { CPU_TASK_QUEUE, GpuInfo, HostHardware, WORKFLOW_TASK_QUEUE, classQueuesFor, hostQueue, workerIdentity } from '../domain/hardware';
 import { detectHardware } from './hardware-detection';
 
 export interface HostWorkerOptions extends ConnectOptions {
   hostId?: string;
   simulateGpus?: GpuInfo[];
-  /** Most tasks this host runs at once on each of its queues. */
+  /** Most CPU tasks this host runs at once (GPU tasks are bounded by its GPUs). */
   maxTasks?: number;
+  /** Take CPU-only work too (default true); a GPU host may keep itself for GPU work. */
+  cpuTasks?: boolean;
   workRoot?: string;
   logger?: Logger;
   deployment?: DeploymentConfig;
@@ -41,6 +45,7 @@ export interface RunningHostWorker {
   identity: string;
   queues: string[];
   quarantine: HostQuarantine;
+  slots: HostSlotSupplier;
   breakers: ServiceBreakers;
   notifier: Notifier;
   /** Resolves when every worker has stopped (after shutdown()). */
@@ -69,7 +74,8 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     runtimeInstalled = true;
   }
   const hardware = await detectHardware({ hostId: opts.hostId, simulateGpus: opts.simulateGpus });
-  const identity = workerIdentity(hardware, process.pid);
+  const cpuTasks = opts.cpuTasks !== false;
+  const identity = workerIdentity(hardware, process.pid, { cpuTasks });
   const log = logger.child({ host: hardware.hostId });
   for (const gpu of hardware.gpus.filter((g) => g.simulated)) {
     log.warn({ gpu }, `SIMULATING a GPU this host does not have: ${gpu.name} ${gpu.memoryGb} GB cc ${gpu.computeCapability ?? '?'} (--simulate-gpu)`);
@@ -106,7 +112,12 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   const gpuMemoryGb = Math.max(0, ...hardware.gpus.map((g) => g.memoryGb));
   // Tasks pinned to this host by a user or an operator run even while it is quarantined: someone chose it on purpose.
   const gate = createQuarantineGate(quarantine, { hostId, gpuMemoryGb, isExempt: (ctx) => ctx.pinned === true, slotsAdmit: true });
+  const gpus = new GpuPool(hardware.gpus.length);
+  const maxTasks = opts.maxTasks ?? 2;
+  // One supplier for all of this host's activity queues: it knows the GPUs, the CPU slots and the quarantine.
+  const slots = new HostSlotSupplier({ maxTasks, gpus, quarantine });
   const taskActivities = createTaskActivities({
+    gpus,
     hardware,
     identity,
     workRoot,
@@ -119,9 +130,8 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     gate,
     notifier,
   });
-  const classQueues = classQueuesFor(hardware);
+  const classQueues = classQueuesFor(hardware, { cpuTasks });
   const activityQueues = [...classQueues, hostQueue(hostId)];
-  const maxTasks = opts.maxTasks ?? 2;
   const workers: Worker[] = [];
   if (opts.serveWorkflows !== false) {
     const bundle = workflowBundlePath();
@@ -133,6 +143,9 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
         taskQueue: WORKFLOW_TASK_QUEUE,
         ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') }),
         activities: createControlActivities(client, notifier),
+        // A workflow whose sticky worker died waits this long before another worker takes its next task: it is on
+        // the path from a worker's death to its task's next attempt (the SDK's default is 10 s).
+        stickyQueueScheduleToStartTimeout: '1s',
       }),
     );
   }
@@ -144,15 +157,15 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
         identity,
         taskQueue,
         activities: taskActivities,
-        // Class queues poll only while the host is not quarantined; the host queue always (pinned work, cleanups).
-        ...(classQueues.includes(taskQueue)
-          ? { tuner: quarantineTuner(maxTasks, quarantine), maxConcurrentActivityTaskPolls: Math.min(5, maxTasks) }
-          : { maxConcurrentActivityTaskExecutions: maxTasks }),
+        tuner: hostSlotTuner(slots),
+        // Each poll holds a slot: a GPU queue polls once per free GPU at most, the others a few at a time.
+        maxConcurrentActivityTaskPolls: taskQueue === CPU_TASK_QUEUE || !classQueues.includes(taskQueue) ? Math.min(5, maxTasks) : Math.max(1, Math.min(5, hardware.gpus.length)),
         // Cancellation reaches a running command through heartbeats; keep them frequent enough for seconds-level reaction.
         maxHeartbeatThrottleInterval: '1s',
       }),
     );
   }
+  if (opts.serveWorkflows !== false) await ensureFleetWatch(client, log);
   log.info({ identity, queues: activityQueues, hardware }, `dtf worker for host ${hardware.hostId} serving ${activityQueues.join(', ')}`);
   const done = Promise.all(workers.map((w) => w.run())).then(async () => {
     await client.connection.close().catch(() => undefined);
@@ -164,6 +177,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     identity,
     queues: activityQueues,
     quarantine,
+    slots,
     breakers,
     notifier,
     done,
@@ -172,6 +186,24 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
       await done;
     },
   };
+}
+
+/**
+ * Starts the fleet's one fleet watch if it is not running (idempotent: every worker and `dtf submit` call this).
+ * A failure is logged, never fatal: tasks still run, they only learn later that nobody can take them.
+ */
+export async function ensureFleetWatch(client: Client, log?: Logger): Promise<void> {
+  try {
+    await client.workflow.start('fleetWatchWorkflow', {
+      taskQueue: WORKFLOW_TASK_QUEUE,
+      workflowId: FLEET_WATCH_WORKFLOW_ID,
+      args: [{}],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: 'dtf fleet watch',
+    });
+  } catch (err) {
+    log?.warn({ err }, 'could not start the fleet watch');
+  }
 }
 
 export type { NativeConnection };

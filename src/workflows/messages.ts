@@ -1,6 +1,6 @@
 /** Signals, queries and updates of testTaskWorkflow, defined once for the workflow, the activities and the CLI. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { RecoveryLogEntry, TaskProgress } from '../domain/task-result';
+import type { TaskProgress } from '../domain/task-result';
 
 export interface ReportFailureRequest {
   /** The unhealthy host; default: the host running the task now. */
@@ -18,14 +18,28 @@ export interface ReassignRequest {
 export interface ReassignResponse {
   queue: string;
   accepted: true;
+  /** The attempt the move applies to: the one running now, or the next one. */
+  appliesToAttempt: number;
 }
 
-/** Sent by the activity on its own failure path: what happened in place, so that the recovery log misses nothing. */
-export type AttemptEvent = Omit<RecoveryLogEntry, 'at'> & { previousHostId?: string };
+/** Sent by an attempt that is still running after a few seconds: the task shows as `running` on that host. */
+export interface AttemptStarted {
+  placement: number;
+  attempt: number;
+  hostId: string;
+}
+
+/** Sent by the fleet watch: how many live hosts could pick up work waiting on `queue` (0: none in the fleet). */
+export interface PlacementObservation {
+  queue: string;
+  eligibleHosts: number;
+  reason: string;
+}
 
 export const progressQuery = defineQuery<TaskProgress>('progress');
 export const reportFailureSignal = defineSignal<[ReportFailureRequest]>('reportFailure');
-export const attemptEventSignal = defineSignal<[AttemptEvent]>('attemptEvent');
+export const attemptStartedSignal = defineSignal<[AttemptStarted]>('attemptStarted');
+export const placementObservationSignal = defineSignal<[PlacementObservation]>('placementObservation');
 export const reassignUpdate = defineUpdate<ReassignResponse, [ReassignRequest]>('reassign');
 
 export interface RedriveRequest {

@@ -1,14 +1,18 @@
 /**
- * testTaskWorkflow: places one test task on a hardware-class queue, runs it on the host that picks it up, and
- * when a placement's in-place retries (done by Temporal) are over, decides where it goes next. Deterministic only.
+ * testTaskWorkflow: places one test task on a hardware queue, runs each attempt on the host that picks it up, and
+ * after each failure asks the domain where it goes next: retry in place, another host, a bigger GPU, a fallback
+ * class, a recorded test failure, or the dead letter queue. All its state is one TaskState value (task-state.ts).
+ * Deterministic only.
  */
 import {
   ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
-  condition,
   TimeoutFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
   isCancellation,
   proxyActivities,
   setHandler,
@@ -18,21 +22,10 @@ import {
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import { DEFAULT_KIND, ErrorKind } from '../domain/categories';
-import {
-  FailureFacts,
-  Placement,
-  PlacementState,
-  RecoveryStep,
-  classQueueOf,
-  decideRecovery,
-  hostPlacement,
-  fallbackStep,
-  initialPlacement,
-  parseReassignTarget,
-  pickHost,
-} from '../domain/placement';
+import { FailureFacts, Placement, RecoveryStep, classQueueOf, decideRecovery, fallbackStep, hostPlacement, initialPlacement, parseReassignTarget, pickHost } from '../domain/placement';
 import { policyFor } from '../domain/policies';
-import { DtfErrorCategory, DtfHardwareClass, DtfHost, DtfParkedAt, DtfStatus, TaskStatus } from '../domain/search-attributes';
+import { DtfErrorCategory, DtfHardwareClass, DtfHost, DtfParkedAt, DtfQueue, DtfStatus, TaskStatus } from '../domain/search-attributes';
+import { DEFAULT_HISTORY_LIMIT, TaskState, canMove, current, initialTaskState, placementState, placementsUsed, reportFailureEffect, retryDecision } from '../domain/task-state';
 import { TestTaskSpec, formatZodIssues } from '../domain/task-spec';
 import type { AttemptHeartbeat, CompensationRecord, FailureMeta, RecoveryLogEntry, TestTaskInput, TestTaskResult } from '../domain/task-result';
 import type { ControlActivities } from '../activities/control';
@@ -42,8 +35,9 @@ import {
   ReassignRequest,
   RedriveRequest,
   ReportFailureRequest,
-  attemptEventSignal,
+  attemptStartedSignal,
   discardUpdate,
+  placementObservationSignal,
   progressQuery,
   reassignUpdate,
   redriveUpdate,
@@ -52,193 +46,146 @@ import {
 
 /** Heartbeats every second; three missed ones mean the worker is gone (detection in seconds, not minutes). */
 export const HEARTBEAT_TIMEOUT_MS = 3_000;
-/** Upper bound on Temporal's in-place attempts; the activity stops earlier per its category's policy. */
-const MAX_TEMPORAL_ATTEMPTS = 20;
-/**
- * A host placement targets one host seen polling in the last minute; a worker that stopped since is still listed,
- * so if it does not pick the task up soon the task moves on to another host.
- */
-const HOST_PLACEMENT_PICKUP_LIMIT_S = 15;
-/**
- * How often a task still waiting for a worker checks that its queue has one (a host polling it, or alive with the
- * hardware for it). Short tasks start before the first check and cost one cancelled timer.
- */
-export const QUEUE_WATCH_INTERVAL_MS = 10_000;
-/**
- * Checks in a row that must find nobody before the task is re-placed by its fallback rules: right after a server
- * restart the poller lists are empty until the workers poll again (seconds), and one empty look must not move a task.
- */
-export const QUEUE_WATCH_EMPTY_CHECKS = 2;
+/** Room on top of the task's own time limits (setup, command, teardowns) for the workspace, probes and reports. */
+const ATTEMPT_MARGIN_S = 60;
 
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3, initialInterval: '500ms' },
 });
 
-interface Pending {
-  to: Placement | 'find-host';
-  action: 'reassign' | 'report-failure';
-  reason: string;
-  excludeHost?: string;
-  category?: string;
+/** A control call that fails after its retries never fails the task: the caller degrades to its placement rules. */
+async function tryControl<T>(call: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+  try {
+    return { ok: true, value: await call() };
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
 }
 
-/** Set by the queue watch: nobody can pick the attempt up, so the placement is given up on as if it had timed out. */
-interface Stalled {
-  to: 'stalled';
-  facts: Facts;
+type Outcome = { done: true; result: TestTaskResult } | { done: false };
+
+interface Facts extends FailureFacts {
+  message: string;
+  meta?: FailureMeta;
+  report?: unknown;
 }
+
+/** Why an attempt in flight was cancelled by the workflow itself (never by a user's cancel). */
+type Interruption = { kind: 'move' } | { kind: 'no-eligible-host'; message: string } | { kind: 'queue-timeout' };
 
 export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskResult> {
-  let spec = input.spec;
-  const { workflowId } = workflowInfo();
-  const recoveryLog: RecoveryLogEntry[] = [];
-  const placements: Placement[] = [];
-  let excludedHosts: string[] = [];
-  let triedClasses: Placement['hwClass'][] = [];
-  /** Index of the first placement of the current run (a redrive starts a new run with fresh placements). */
-  let runStart = 0;
-  const placementsUsed = () => placements.length - runStart;
-  let parked: TestTaskResult | undefined;
-  let operatorDecision: { redrive: true; reason: string } | { redrive: false; reason: string } | undefined;
-  let status: TaskStatus = 'queued';
-  let current: Placement | undefined;
-  let currentHost: string | undefined;
+  const info = workflowInfo();
+  const { workflowId } = info;
+  const state: TaskState = input.resume ?? initialTaskState(input.spec, input.batchId, Date.now());
+  const historyLimit = input.historyLimit ?? DEFAULT_HISTORY_LIMIT;
   let scope: CancellationScope | undefined;
-  let pending: Pending | Stalled | undefined;
-  let attempts = 0;
-  const startedAt = Date.now();
-  let lastFailure: { category: string; exitCode: number | null; outputTail: string; report?: unknown; message: string } | undefined;
+  let interruption: Interruption | undefined;
+  let operatorDecision: { redrive: boolean; reason: string } | undefined;
+  /** Bumped by every operator move and fleet observation, so that waits re-check. */
+  let wake = 0;
 
   const log = (entry: Omit<RecoveryLogEntry, 'at' | 'placement' | 'queue'> & { queue?: string }) =>
-    recoveryLog.push({ at: new Date().toISOString(), placement: placements.length, queue: current?.queue ?? '', ...entry });
-
-  setHandler(progressQuery, () => ({
-    status,
-    placement: current,
-    placementsUsed: placementsUsed(),
-    excludedHosts: [...excludedHosts],
-    parked,
-    recoveryLog: [...recoveryLog],
-  }));
-
-  // In-place retries happen inside Temporal; the activity reports them here so the recovery log misses none.
-  setHandler(attemptEventSignal, (event) => {
-    if (event.action === 'attempt-started' && event.attempt && event.attempt > 1) {
-      const previousReported = recoveryLog.some((e) => e.placement === event.placement && e.attempt === event.attempt! - 1 && e.action === 'retry-in-place');
-      // The previous attempt said nothing before it ended: its worker died or lost its connection (heartbeat timeout).
-      if (!previousReported) {
-        recoveryLog.push({
-          at: new Date().toISOString(),
-          placement: event.placement,
-          attempt: event.attempt - 1,
-          queue: event.queue,
-          hostId: event.previousHostId,
-          category: 'WORKER_CRASH_ERROR',
-          kind: 'resource',
-          rule: 'heartbeat-timeout',
-          action: 'retry-in-place',
-          reason: `attempt ${event.attempt - 1} on ${event.previousHostId ?? 'an unknown host'} stopped heartbeating; Temporal retried it on ${event.queue}`,
-        });
-      }
-    }
-    const { previousHostId: _previous, ...entry } = event;
-    recoveryLog.push({ at: new Date().toISOString(), ...entry });
-    if (event.hostId) currentHost = event.hostId;
-  });
-
-  setHandler(reportFailureSignal, (req: ReportFailureRequest) => {
-    const hostId = req.hostId ?? currentHost ?? current?.hostId;
-    log({ action: 'report-failure', hostId, category: req.category, reason: `reported: ${req.message}` });
-    if (hostId && !excludedHosts.includes(hostId)) excludedHosts.push(hostId);
-    // Only the host running the task matters now; a report on another host just keeps the task away from it.
-    const runningThere = !req.hostId || req.hostId === currentHost || req.hostId === current?.hostId;
-    if (scope && runningThere) {
-      pending = { to: 'find-host', action: 'report-failure', reason: `host ${hostId ?? '?'} reported unhealthy: ${req.message}`, excludeHost: hostId, category: req.category };
-      scope.cancel();
-    }
-  });
-
-  setHandler(
-    reassignUpdate,
-    async (req: ReassignRequest) => {
-      const target = parseReassignTarget(req.to, spec, current?.hwClass ?? spec.hardware.class);
-      if (!target.ok) throw ApplicationFailure.nonRetryable(target.reason, 'InvalidReassignTarget');
-      if (target.placement.hostId) {
-        const live = await control.listQueueHosts(target.placement.queue);
-        if (!live.some((h) => h.hostId === target.placement.hostId)) {
-          throw ApplicationFailure.nonRetryable(`no live worker serves host "${target.placement.hostId}"`, 'InvalidReassignTarget');
-        }
-      }
-      log({ action: 'reassign', to: target.placement.queue, reason: req.reason ?? `operator moved the task to ${req.to}` });
-      pending = { to: target.placement, action: 'reassign', reason: req.reason ?? 'operator reassign' };
-      scope?.cancel();
-      return { queue: target.placement.queue, accepted: true as const };
-    },
-    {
-      validator: (req: ReassignRequest) => {
-        if (typeof req?.to !== 'string' || !req.to.trim()) throw new Error('reassign: "to" must be a queue, class or host id');
-        if (status !== 'queued' && status !== 'running' && status !== 'retrying') throw new Error(`reassign: task already ${status}`);
-        const target = parseReassignTarget(req.to, spec, current?.hwClass ?? spec.hardware.class);
-        if (!target.ok) throw new Error(`reassign: ${target.reason}`);
-      },
-    },
-  );
+    state.recoveryLog.push({ at: new Date().toISOString(), placement: state.placements.length, queue: current(state)?.queue ?? '', ...entry });
 
   const setStatus = (next: TaskStatus, extra: { host?: string; category?: string } = {}) => {
-    status = next;
+    state.status = next;
+    const placement = current(state);
     upsertSearchAttributes([
       { key: DtfStatus, value: next },
-      ...(current ? [{ key: DtfHardwareClass, value: current.hwClass }] : []),
+      ...(placement ? [{ key: DtfHardwareClass, value: placement.hwClass }, { key: DtfQueue, value: placement.queue }] : []),
       ...(extra.host ? [{ key: DtfHost, value: extra.host }] : []),
       ...(extra.category ? [{ key: DtfErrorCategory, value: extra.category }] : []),
     ] as Parameters<typeof upsertSearchAttributes>[0]);
   };
 
-  const finish = (
-    final: TaskStatus,
-    fields: Partial<TestTaskResult> & { reason?: string },
-  ): TestTaskResult => {
-    const hostId = fields.hostId ?? currentHost;
-    setStatus(final, { host: hostId, category: fields.category });
-    return {
-      name: spec.name,
-      workflowId,
-      status: final,
-      exitCode: null,
-      durationMs: Date.now() - startedAt,
-      hwClass: current?.hwClass ?? spec.hardware.class,
-      queue: current?.queue ?? '',
-      outputTail: '',
-      attempts,
-      placements,
-      recoveryLog,
-      ...fields,
-      hostId,
-    };
-  };
+  setHandler(progressQuery, () => ({
+    status: state.status,
+    placement: current(state),
+    placementsUsed: placementsUsed(state),
+    excludedHosts: [...state.excludedHosts],
+    parked: state.parked,
+    waitingReason: state.waitingReason,
+    attempts: state.attempts,
+    recoveryLog: [...state.recoveryLog],
+  }));
 
-  const place = (next: Placement) => {
-    current = next;
-    placements.push(next);
-    if (!triedClasses.includes(next.hwClass)) triedClasses.push(next.hwClass);
-    currentHost = next.hostId;
-  };
+  setHandler(attemptStartedSignal, (event) => {
+    // Only the attempt in flight matters; a late signal from an earlier attempt is history already.
+    if (!scope || event.attempt !== state.attempts + 1) return;
+    state.currentHost = event.hostId;
+    state.waitingReason = undefined;
+    state.noEligibleHostSinceMs = undefined;
+    setStatus('running', { host: event.hostId });
+  });
+
+  setHandler(placementObservationSignal, (obs) => {
+    if (!scope || obs.queue !== current(state)?.queue) return;
+    if (obs.eligibleHosts > 0) {
+      state.noEligibleHostSinceMs = undefined;
+    } else if (state.noEligibleHostSinceMs === undefined) {
+      state.noEligibleHostSinceMs = Date.now();
+      state.waitingReason = `waiting: ${obs.reason}; falls back after ${state.spec.placementTimeoutSeconds} s if none appears`;
+      log({ action: 'no-eligible-host', reason: obs.reason });
+    }
+    wake += 1;
+  });
+
+  setHandler(reportFailureSignal, (req: ReportFailureRequest) => {
+    const effect = reportFailureEffect(state, req.hostId, scope !== undefined);
+    log({ action: 'report-failure', hostId: effect.exclude, category: req.category, reason: `reported: ${req.message}` });
+    if (effect.exclude && !state.excludedHosts.includes(effect.exclude)) state.excludedHosts.push(effect.exclude);
+    if (!effect.move) return;
+    state.pendingMove = { to: 'find-host', action: 'report-failure', reason: `host ${effect.exclude ?? '?'} reported unhealthy: ${req.message}`, excludeHost: effect.exclude, category: req.category };
+    interrupt({ kind: 'move' });
+  });
+
+  setHandler(
+    reassignUpdate,
+    async (req: ReassignRequest) => {
+      const target = parseReassignTarget(req.to, state.spec, current(state)?.hwClass ?? state.spec.hardware.class);
+      if (!target.ok) throw ApplicationFailure.nonRetryable(target.reason, 'InvalidReassignTarget');
+      if (target.placement.hostId) {
+        const live = await tryControl(() => control.listQueueHosts(target.placement.queue));
+        if (!live.ok) throw ApplicationFailure.nonRetryable(`cannot check that host "${target.placement.hostId}" is live: ${live.error}`, 'InvalidReassignTarget');
+        if (!live.value.some((h) => h.hostId === target.placement.hostId)) {
+          throw ApplicationFailure.nonRetryable(`no live worker serves host "${target.placement.hostId}"`, 'InvalidReassignTarget');
+        }
+      }
+      // The task may have ended while the liveness check ran.
+      const movable = canMove(state);
+      if (!movable.ok) throw ApplicationFailure.nonRetryable(`reassign: ${movable.reason}`, 'InvalidReassignTarget');
+      log({ action: 'reassign', to: target.placement.queue, reason: req.reason ?? `operator moved the task to ${req.to}` });
+      state.pendingMove = { to: target.placement, action: 'reassign', reason: req.reason ?? 'operator reassign' };
+      interrupt({ kind: 'move' });
+      return { queue: target.placement.queue, accepted: true as const, appliesToAttempt: state.attempts + 1 };
+    },
+    {
+      validator: (req: ReassignRequest) => {
+        if (typeof req?.to !== 'string' || !req.to.trim()) throw new Error('reassign: "to" must be a queue, class or host id');
+        const movable = canMove(state);
+        if (!movable.ok) throw new Error(`reassign: ${movable.reason}`);
+        const target = parseReassignTarget(req.to, state.spec, current(state)?.hwClass ?? state.spec.hardware.class);
+        if (!target.ok) throw new Error(`reassign: ${target.reason}`);
+      },
+    },
+  );
 
   setHandler(
     redriveUpdate,
     (req: RedriveRequest) => {
-      if (req.spec !== undefined) spec = TestTaskSpec.parse(req.spec); // validated already; parse applies defaults
+      if (req.spec !== undefined) state.spec = TestTaskSpec.parse(req.spec); // validated already; parse applies defaults
       operatorDecision = { redrive: true, reason: req.reason ?? 'operator redrive' };
       return { workflowId, redrivenWithNewSpec: req.spec !== undefined };
     },
     {
       validator: (req: RedriveRequest) => {
-        if (status !== 'dead_lettered' || operatorDecision) throw new Error(`redrive: the task is ${status}, not dead-lettered`);
+        if (state.status !== 'dead_lettered' || operatorDecision) throw new Error(`redrive: the task is ${state.status}, not dead-lettered`);
         if (req?.spec === undefined) return;
         const parsed = TestTaskSpec.safeParse(req.spec);
         if (!parsed.success) throw new Error(`redrive: invalid spec\n${formatZodIssues(parsed.error).join('\n')}`);
-        if (parsed.data.name !== spec.name) throw new Error(`redrive: spec name "${parsed.data.name}" differs from the task's "${spec.name}"`);
+        if (parsed.data.name !== state.spec.name) throw new Error(`redrive: spec name "${parsed.data.name}" differs from the task's "${state.spec.name}"`);
       },
     },
   );
@@ -251,121 +198,293 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     },
     {
       validator: (req: DiscardRequest) => {
-        if (status !== 'dead_lettered' || operatorDecision) throw new Error(`discard: the task is ${status}, not dead-lettered`);
+        if (state.status !== 'dead_lettered' || operatorDecision) throw new Error(`discard: the task is ${state.status}, not dead-lettered`);
         if (typeof req?.reason !== 'string' || !req.reason.trim()) throw new Error('discard: a reason is required');
       },
     },
   );
 
-  // Every run ends passed, failed, cancelled, or in the dead letter queue, where it waits for an operator.
-  for (;;) {
-    const outcome = await runOnce();
-    const retentionS = spec.deadLetterRetentionSeconds;
-    if (outcome.status !== 'error' || retentionS === 0) return outcome;
-    parked = { ...outcome, status: 'dead_lettered' };
-    log({ action: 'dead-letter', category: outcome.category, reason: `parked in the dead letter queue: ${outcome.reason ?? 'no option left'}` });
-    parked = { ...parked, recoveryLog: [...recoveryLog] };
-    setStatus('dead_lettered', { category: outcome.category });
-    upsertSearchAttributes([{ key: DtfParkedAt, value: new Date() }]);
-    await control
-      .notifyDeadLettered({ workflowId, task: spec.name, category: outcome.category ?? 'UNKNOWN_ERROR', reason: outcome.reason ?? 'no option left', hostId: outcome.hostId })
-      .catch(() => undefined); // a notification that cannot be sent never changes the task's outcome
-    const decided = await condition(() => operatorDecision !== undefined, retentionS * 1000);
-    const decision = operatorDecision;
-    operatorDecision = undefined;
-    if (!decided || !decision) {
-      log({ action: 'expire', reason: `no redrive within the dead-letter retention of ${retentionS} s` });
-      return finish('expired', { ...failureFields(), category: outcome.category, reason: `expired in the dead letter queue: ${outcome.reason}` });
-    }
-    if (!decision.redrive) {
-      log({ action: 'discard', reason: decision.reason });
-      return finish('discarded', { ...failureFields(), category: outcome.category, reason: `discarded: ${decision.reason}` });
-    }
-    log({ action: 'redrive', reason: decision.reason });
-    parked = undefined;
-    runStart = placements.length;
-    excludedHosts = [];
-    triedClasses = [];
+  function interrupt(why: Interruption) {
+    wake += 1;
+    if (!scope) return;
+    interruption = why;
+    scope.cancel();
   }
 
-  /** One run of the task: placements until it passes, fails its test, is cancelled, or has no option left (`error`). */
+  const result = await lifecycle();
+  // Updates and signals that arrived at the very end finish before the workflow does.
+  await condition(allHandlersFinished);
+  return result;
+
+  /** Runs until the task passes, fails its test, is cancelled, or leaves the dead letter queue. */
+  async function lifecycle(): Promise<TestTaskResult> {
+    for (;;) {
+      if (state.status !== 'dead_lettered') {
+        const outcome = await runOnce();
+        const retentionS = state.spec.deadLetterRetentionSeconds;
+        if (outcome.status !== 'error' || retentionS === 0) return outcome;
+        log({ action: 'dead-letter', category: outcome.category, reason: `parked in the dead letter queue: ${outcome.reason ?? 'no option left'}` });
+        state.parked = { ...outcome, status: 'dead_lettered', recoveryLog: [...state.recoveryLog] };
+        state.parkedAtMs = Date.now();
+        setStatus('dead_lettered', { category: outcome.category });
+        upsertSearchAttributes([{ key: DtfParkedAt, value: new Date(state.parkedAtMs) }]);
+        // A notification that cannot be sent never changes the task's outcome.
+        await tryControl(() =>
+          control.notifyDeadLettered({ workflowId, task: state.spec.name, category: outcome.category ?? 'UNKNOWN_ERROR', reason: outcome.reason ?? 'no option left', hostId: outcome.hostId }),
+        );
+      }
+      const parked = state.parked!;
+      const remainingMs = state.spec.deadLetterRetentionSeconds * 1000 - (Date.now() - (state.parkedAtMs ?? Date.now()));
+      const decided = await condition(() => operatorDecision !== undefined || historyFull(), Math.max(0, remainingMs));
+      if (!operatorDecision && decided) await continueAsNewWithState();
+      const decision = operatorDecision;
+      operatorDecision = undefined;
+      if (!decision) {
+        log({ action: 'expire', reason: `no redrive within the dead-letter retention of ${state.spec.deadLetterRetentionSeconds} s` });
+        return finish('expired', { ...failureFields(), category: parked.category, reason: `expired in the dead letter queue: ${parked.reason}` });
+      }
+      if (!decision.redrive) {
+        log({ action: 'discard', reason: decision.reason });
+        return finish('discarded', { ...failureFields(), category: parked.category, reason: `discarded: ${decision.reason}` });
+      }
+      log({ action: 'redrive', reason: decision.reason });
+      state.parked = undefined;
+      state.parkedAtMs = undefined;
+      state.runStart = state.placements.length;
+      state.excludedHosts = [];
+      state.triedClasses = [];
+      state.status = 'queued';
+    }
+  }
+
+  /** One run of the task: attempts until it passes, fails its test, is cancelled, or has no option left (`error`). */
   async function runOnce(): Promise<TestTaskResult> {
-  const init = initialPlacement(spec);
-  if (!init.ok) {
-    log({ action: 'fail', category: 'TEST_CONFIGURATION_ERROR', reason: init.reason });
-    return finish('error', { reason: init.reason, category: 'TEST_CONFIGURATION_ERROR' });
+    if (placementsUsed(state) === 0) {
+      const init = initialPlacement(state.spec);
+      if (!init.ok) {
+        log({ action: 'fail', category: 'TEST_CONFIGURATION_ERROR', reason: init.reason });
+        return finish('error', { reason: init.reason, category: 'TEST_CONFIGURATION_ERROR' });
+      }
+      place(init.placement);
+      setStatus('queued');
+    }
+    for (;;) {
+      if (state.pendingMove) {
+        const outcome = await applyMove();
+        if (outcome.done) return outcome.result;
+        continue;
+      }
+      if (state.retryDelayMs) {
+        const delay = state.retryDelayMs;
+        state.retryDelayMs = undefined;
+        // An operator move cuts the backoff short; a cancel of the workflow ends it.
+        try {
+          const seen = wake;
+          await condition(() => wake !== seen && state.pendingMove !== undefined, delay);
+        } catch (err) {
+          if (isCancellation(err)) return cancelled().result;
+          throw err;
+        }
+        if (state.pendingMove) continue;
+      }
+      if (historyFull()) await continueAsNewWithState();
+      const outcome = await attempt(current(state)!);
+      if (outcome.done) return outcome.result;
+    }
   }
-  place(init.placement);
-  setStatus('running');
 
-  for (;;) {
-    const placement = current!;
-    // A host chosen by a user or an operator may be busy for a while: it gets the whole placement timeout (the queue
-    // watch notices if it is gone). A host recovery picked must take the task soon, or another one is tried.
-    const pickupLimitS = placement.hostId && !placement.pinned
-      ? Math.min(spec.placementTimeoutSeconds, HOST_PLACEMENT_PICKUP_LIMIT_S)
-      : spec.placementTimeoutSeconds;
+  /** One attempt on a placement, with the waits it allows: for a live host to exist, and the queue deadline. */
+  async function attempt(placement: Placement): Promise<Outcome> {
+    const spec = state.spec;
+    const setupS = spec.setup.reduce((sum, s) => sum + s.timeoutSeconds * (s.teardown ? 2 : 1), 0);
     const acts = proxyActivities<TaskActivities>({
       taskQueue: placement.queue,
-      // Generous: the command's own timeout is enforced inside the activity, which classifies it.
-      startToCloseTimeout: (spec.timeoutSeconds + 60) * 1000,
+      // The whole attempt under one budget: setup steps, the command, teardowns, plus a margin for the rest.
+      startToCloseTimeout: (setupS + spec.timeoutSeconds + ATTEMPT_MARGIN_S) * 1000,
       heartbeatTimeout: HEARTBEAT_TIMEOUT_MS,
-      scheduleToStartTimeout: pickupLimitS * 1000,
-      retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: MAX_TEMPORAL_ATTEMPTS },
+      // No schedule-to-start timeout: waiting behind busy hosts is not failing (the fleet watch tells when nobody can take it).
+      // One retry layer: the workflow carries out every retry, timeouts included, by the category's policy.
+      retry: { maximumAttempts: 1 },
       // The process must be stopped (and its host cleaned) before the task runs anywhere else.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      summary: `attempt ${state.attempts + 1} on ${placement.queue}`,
     });
-    scope = new CancellationScope();
-    const attemptScope = scope;
+    state.attemptInPlacement += 1;
+    const attemptScope = new CancellationScope();
+    scope = attemptScope;
+    interruption = undefined;
     const watchScope = new CancellationScope();
-    // Advisory: if the watch itself fails (e.g. describe is refused), the placement timeout still applies.
-    const watching = watchScope.run(() => watchQueue(placement, attemptScope)).catch(() => undefined);
-    let outcome: Outcome;
+    const scheduledAt = Date.now();
+    const waits = watchScope.run(() => watchWhileWaiting(placement, scheduledAt)).catch((err) => {
+      if (!isCancellation(err)) throw err;
+    });
     try {
-      const ok = await scope.run(() => acts.runTestTask({ spec, placement, placementIndex: placements.length, workflowId }));
-      attempts += ok.attempt;
-      currentHost = ok.hostId;
+      const ok = await attemptScope.run(() =>
+        acts.runTestTask({ spec, placement, placementIndex: state.placements.length, attemptInPlacement: state.attemptInPlacement, attempt: state.attempts + 1, workflowId }),
+      );
+      state.attempts += 1;
+      state.currentHost = ok.hostId;
       if (ok.compensation.some((c) => !c.ok)) logCompensation(ok.compensation, ok.hostId);
-      return finish('passed', { exitCode: 0, hostId: ok.hostId, outputTail: ok.outputTail });
+      return { done: true, result: finish('passed', { exitCode: 0, hostId: ok.hostId, outputTail: ok.outputTail }) };
     } catch (err) {
-      watchScope.cancel();
-      outcome = await recover(err, placement);
+      return await afterFailure(err, placement);
     } finally {
       scope = undefined;
+      state.noEligibleHostSinceMs = undefined;
       watchScope.cancel();
-      await watching;
+      await waits;
     }
-    if (outcome.done) return outcome.result;
-  }
   }
 
   /**
-   * While the attempt waits to be picked up, checks that some live host can pick it up at all; when none can, cancels
-   * it and leaves the decision to recover(). Stops once the attempt runs: from then on heartbeats watch it.
+   * Waits that apply while an attempt has not been seen to start: once the fleet watch says no live host can take
+   * it, the placement timeout; and, if the user set one, the task's total queue deadline.
    */
-  async function watchQueue(placement: Placement, attemptScope: CancellationScope): Promise<void> {
-    let emptyChecks = 0;
-    for (;;) {
-      await sleep(QUEUE_WATCH_INTERVAL_MS);
-      const watch = await control.watchQueue({ workflowId, queue: placement.queue });
-      if (watch.started) return;
-      emptyChecks = watch.eligibleHosts.length ? 0 : emptyChecks + 1;
-      if (emptyChecks < QUEUE_WATCH_EMPTY_CHECKS) continue;
-      pending = {
-        to: 'stalled',
-        facts: {
-          category: 'HARDWARE_AVAILABILITY_ERROR',
-          kind: 'resource',
-          rule: 'queue-has-no-poller',
-          hostId: placement.hostId,
-          notPickedUp: true,
-          message: `no live worker served ${placement.queue} for ${(QUEUE_WATCH_EMPTY_CHECKS * QUEUE_WATCH_INTERVAL_MS) / 1000} s`,
-          attempts: 0,
-        },
-      };
-      attemptScope.cancel();
-      return;
+  async function watchWhileWaiting(placement: Placement, scheduledAt: number): Promise<void> {
+    const queueBudgetMs = state.spec.queueTimeoutSeconds !== undefined ? state.spec.queueTimeoutSeconds * 1000 - state.queuedMs : undefined;
+    const deadline = queueBudgetMs !== undefined ? scheduledAt + Math.max(0, queueBudgetMs) : undefined;
+    try {
+      for (;;) {
+        const left = deadline === undefined ? undefined : Math.max(0, deadline - Date.now());
+        const noHostNow = () => state.noEligibleHostSinceMs !== undefined && state.status !== 'running';
+        const noHost = left === undefined ? (await condition(noHostNow), true) : await condition(noHostNow, left);
+        if (!noHost) {
+          if (await attemptStarted()) return;
+          interrupt({ kind: 'queue-timeout' });
+          return;
+        }
+        const since = state.noEligibleHostSinceMs!;
+        const seen = wake;
+        // A host that recovery chose and that is gone is no reason to wait: another host of the class is looked for.
+        const graceMs = placement.hostId && !placement.pinned ? 0 : state.spec.placementTimeoutSeconds * 1000;
+        const giveUpAt = since + graceMs;
+        await condition(() => wake !== seen && state.noEligibleHostSinceMs === undefined, Math.max(0, Math.min(giveUpAt, deadline ?? Infinity) - Date.now()));
+        if (state.noEligibleHostSinceMs === undefined) continue; // a host is back
+        if (await attemptStarted()) return;
+        if (deadline !== undefined && Date.now() >= deadline) {
+          interrupt({ kind: 'queue-timeout' });
+          return;
+        }
+        // One look at the fleet before giving up; a failed look keeps the fleet watch's word.
+        const check = await tryControl(() => control.watchQueue({ workflowId, queue: placement.queue }));
+        if (check.ok && check.value.eligibleHosts.length > 0) {
+          state.noEligibleHostSinceMs = undefined;
+          continue;
+        }
+        interrupt({ kind: 'no-eligible-host', message: `no live host could take work from ${placement.queue} for ${state.spec.placementTimeoutSeconds} s` });
+        return;
+      }
+    } finally {
+      if (state.status !== 'running') state.queuedMs += Date.now() - scheduledAt;
     }
+  }
+
+  async function attemptStarted(): Promise<boolean> {
+    if (state.status === 'running') return true;
+    const check = await tryControl(() => control.watchQueue({ workflowId, queue: current(state)!.queue }));
+    return check.ok && check.value.started;
+  }
+
+  /** After an attempt failed or was interrupted: retry in place, move on, or end the task. */
+  async function afterFailure(err: unknown, placement: Placement): Promise<Outcome> {
+    const why = interruption;
+    interruption = undefined;
+    if (isCancellation(err) && why?.kind === 'move') {
+      state.attempts += 1;
+      return { done: false }; // the loop applies state.pendingMove
+    }
+    if (isCancellation(err) && why?.kind === 'queue-timeout') {
+      const reason = `waited ${state.spec.queueTimeoutSeconds} s on queues without starting (queueTimeoutSeconds)`;
+      log({ action: 'queue-timeout', reason });
+      return { done: true, result: finish('expired', { ...failureFields(), reason }) };
+    }
+    if (isCancellation(err) && why?.kind === 'no-eligible-host') {
+      return decide({ category: 'HARDWARE_AVAILABILITY_ERROR', kind: 'resource', rule: 'no-eligible-host', hostId: placement.hostId, notPickedUp: true, message: why.message }, placement);
+    }
+    if (isCancellation(err)) return cancelled();
+    state.attempts += 1;
+    const facts = factsFrom(err, placement);
+    logCompensation(facts.meta?.compensation, facts.hostId);
+    if (facts.hostId) state.currentHost = facts.hostId;
+    state.lastFailure = { category: facts.category, exitCode: facts.meta?.exitCode ?? null, outputTail: facts.meta?.outputTail ?? '', report: facts.report, message: facts.message };
+    const policy = facts.meta?.policy ?? policyFor(facts.category, facts.kind, {}, state.spec.retry);
+    const fromActivity = facts.meta ? { retryInPlace: facts.meta.retryInPlace, delayMs: facts.meta.delayMs } : undefined;
+    const inPlace = retryDecision(facts, policy, state.attemptInPlacement, fromActivity, Math.random);
+    if (inPlace.retryInPlace) {
+      log({ action: 'retry-in-place', attempt: state.attempts, hostId: facts.hostId, category: facts.category, kind: facts.kind, rule: facts.rule, delayMs: inPlace.delayMs, reason: facts.message });
+      state.retryDelayMs = inPlace.delayMs;
+      setStatus('retrying', { category: facts.category });
+      return { done: false };
+    }
+    return decide(facts, placement);
+  }
+
+  /** The recovery decision once retrying in place is over. */
+  async function decide(facts: Facts, placement: Placement): Promise<Outcome> {
+    const policy = facts.meta?.policy ?? policyFor(facts.category, facts.kind, {}, state.spec.retry);
+    const step = decideRecovery(facts, policy, { ...placementState(state), current: placement }, state.spec);
+    if (step.action === 'record-test-failure') {
+      log({ action: 'record-test-failure', attempt: state.attempts, hostId: facts.hostId, category: facts.category, kind: facts.kind, rule: facts.rule, reason: step.reason });
+      return { done: true, result: finish('failed', { ...failureFields(), reason: facts.message, hostId: facts.hostId }) };
+    }
+    return applyStep(step, facts);
+  }
+
+  /** An operator's move (reassign, report-failure), taken from the state and carried out. */
+  async function applyMove(): Promise<Outcome> {
+    const move = state.pendingMove!;
+    state.pendingMove = undefined;
+    const placement = current(state)!;
+    const step: RecoveryStep =
+      move.to === 'find-host'
+        ? { action: 'find-host', queue: classQueueOf(placement, state.spec), hwClass: placement.hwClass, reason: move.reason, excludeHost: move.excludeHost }
+        : { action: 'move', to: move.to, reason: move.reason };
+    return applyStep(step, { category: move.category, hostId: state.currentHost }, move.action);
+  }
+
+  /** Carries out a recovery step: a re-placement, or the end of the task. */
+  async function applyStep(step: RecoveryStep, facts: Partial<Facts>, byOperator?: 'reassign' | 'report-failure'): Promise<Outcome> {
+    const about = { ...(byOperator || state.attempts === 0 ? {} : { attempt: state.attempts }), hostId: facts.hostId, category: facts.category, kind: facts.kind, rule: facts.rule };
+    if (step.action === 'fail' || step.action === 'record-test-failure') {
+      log({ action: 'fail', ...about, reason: step.reason });
+      return { done: true, result: finish('error', { ...failureFields(), category: facts.category ?? state.lastFailure?.category, reason: step.reason }) };
+    }
+    if (step.excludeHost && !state.excludedHosts.includes(step.excludeHost)) state.excludedHosts.push(step.excludeHost);
+    if (step.action === 'move') {
+      const from = current(state)!;
+      const action = byOperator ? 'move' : step.to.hwClass !== from.hwClass ? 'fallback' : step.to.tierGb !== from.tierGb && !step.to.hostId ? 'bigger-gpu' : 'relocate';
+      log({ action, ...about, to: step.to.queue, reason: step.reason });
+      place(step.to);
+      setStatus('retrying');
+      return { done: false };
+    }
+    // find-host: a live host on the class queue, not excluded, not the one that just failed. If the fleet cannot be
+    // read, the class queue itself is the place: any live host there will take it.
+    const avoid = [...state.excludedHosts, ...(facts.hostId ? [facts.hostId] : [])];
+    const live = await tryControl(() => control.listQueueHosts(step.queue));
+    const host = live.ok ? pickHost(live.value, avoid, state.spec) : undefined;
+    if (host || !live.ok) {
+      const to: Placement = host ? { ...hostPlacement(step.hwClass, host.hostId), tierGb: current(state)!.tierGb } : { ...current(state)!, queue: step.queue, hostId: undefined, pinned: undefined };
+      log({ action: 'relocate', ...about, to: to.queue, reason: live.ok ? step.reason : `${step.reason}; host discovery failed (${live.error}), so back to ${step.queue}` });
+      place(to);
+      setStatus('retrying');
+      return { done: false };
+    }
+    return applyStep(fallbackStep(state.spec, placementState(state), `${step.reason}; no other live host on ${step.queue}`), facts);
+  }
+
+  function place(next: Placement) {
+    state.placements.push(next);
+    state.attemptInPlacement = 0;
+    state.noEligibleHostSinceMs = undefined;
+    state.waitingReason = undefined;
+    if (!state.triedClasses.includes(next.hwClass)) state.triedClasses.push(next.hwClass);
+    if (next.hostId) state.currentHost = next.hostId;
+  }
+
+  function cancelled(): { done: true; result: TestTaskResult } {
+    log({ action: 'cancelled', reason: 'the workflow was cancelled' });
+    return { done: true, result: finish('cancelled', { reason: 'cancelled' }) };
   }
 
   /** The host's undos for an attempt that did not pass (or whose cleanup failed): visible, never hiding the error. */
@@ -381,99 +500,43 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     });
   }
 
-  /** After a placement ended in failure or was cancelled by a signal/update: move on, or end the task. */
-  async function recover(err: unknown, placement: Placement): Promise<Outcome> {
-    const taken = pending;
-    pending = undefined;
-    if (taken?.to === 'stalled' && isCancellation(err)) return decide(taken.facts, placement);
-    if (taken && taken.to !== 'stalled' && isCancellation(err)) {
-      attempts += 1;
-      const step: RecoveryStep =
-        taken.to === 'find-host'
-          ? { action: 'find-host', queue: classQueueOf(placement, spec), hwClass: placement.hwClass, reason: taken.reason, excludeHost: taken.excludeHost }
-          : { action: 'move', to: taken.to, reason: taken.reason };
-      return applyStep(step, { category: taken.category, hostId: currentHost });
-    }
-    if (isCancellation(err)) {
-      log({ action: 'cancelled', reason: 'the workflow was cancelled' });
-      return { done: true, result: finish('cancelled', { reason: 'cancelled' }) };
-    }
-    return decide(factsFrom(err, placement), placement);
-  }
-
-  /** The recovery decision for a failed (or given up) placement. */
-  async function decide(facts: Facts, placement: Placement): Promise<Outcome> {
-    attempts += facts.attempts;
-    logCompensation(facts.meta?.compensation, facts.hostId);
-    if (facts.hostId) currentHost = facts.hostId;
-    lastFailure = {
-      category: facts.category,
-      exitCode: facts.meta?.exitCode ?? null,
-      outputTail: facts.meta?.outputTail ?? '',
-      report: facts.report,
-      message: facts.message,
-    };
-    const policy = facts.meta?.policy ?? policyFor(facts.category, facts.kind, {}, spec.retry);
-    const state: PlacementState = { current: placement, placementsUsed: placementsUsed(), excludedHosts, triedClasses };
-    const step = decideRecovery(facts, policy, state, spec);
-    if (step.action === 'record-test-failure') {
-      log({ action: 'record-test-failure', hostId: facts.hostId, category: facts.category, kind: facts.kind, rule: facts.rule, reason: step.reason });
-      return {
-        done: true,
-        result: finish('failed', { ...failureFields(), reason: facts.message, hostId: facts.hostId }),
-      };
-    }
-    return applyStep(step, facts);
-  }
-
   function failureFields(): Partial<TestTaskResult> {
+    const last = state.lastFailure;
+    return { category: last?.category, exitCode: last?.exitCode ?? null, outputTail: last?.outputTail ?? '', report: last?.report };
+  }
+
+  function finish(final: TaskStatus, fields: Partial<TestTaskResult> & { reason?: string }): TestTaskResult {
+    const hostId = fields.hostId ?? state.currentHost;
+    setStatus(final, { host: hostId, category: fields.category });
+    const placement = current(state);
     return {
-      category: lastFailure?.category,
-      exitCode: lastFailure?.exitCode ?? null,
-      outputTail: lastFailure?.outputTail ?? '',
-      report: lastFailure?.report,
+      name: state.spec.name,
+      workflowId,
+      status: final,
+      exitCode: null,
+      durationMs: Date.now() - state.startedAtMs,
+      hwClass: placement?.hwClass ?? state.spec.hardware.class,
+      queue: placement?.queue ?? '',
+      outputTail: '',
+      attempts: state.attempts,
+      placements: state.placements,
+      recoveryLog: state.recoveryLog,
+      ...fields,
+      hostId,
     };
   }
 
-  /** Carries out a recovery step: a move (re-placement) or the end of the task. */
-  async function applyStep(step: RecoveryStep, facts: Partial<Facts>): Promise<Outcome> {
-    const about = { hostId: facts.hostId, category: facts.category, kind: facts.kind, rule: facts.rule };
-    if (step.action === 'fail' || step.action === 'record-test-failure') {
-      log({ action: 'fail', ...about, reason: step.reason });
-      return { done: true, result: finish('error', { ...failureFields(), category: facts.category ?? lastFailure?.category, reason: step.reason }) };
-    }
-    if (step.excludeHost && !excludedHosts.includes(step.excludeHost)) excludedHosts.push(step.excludeHost);
-    if (step.action === 'move') {
-      const from = current!;
-      const action = step.to.hwClass !== from.hwClass ? 'fallback' : step.to.tierGb !== from.tierGb && !step.to.hostId ? 'bigger-gpu' : 'relocate';
-      log({ action, ...about, to: step.to.queue, reason: step.reason });
-      place(step.to);
-      setStatus('retrying');
-      return { done: false };
-    }
-    // find-host: a live host on the class queue, not excluded, not the one that just failed.
-    const live = await control.listQueueHosts(step.queue);
-    const avoid = [...excludedHosts, ...(facts.hostId ? [facts.hostId] : [])];
-    const host = pickHost(live, avoid, spec);
-    if (host) {
-      const to = hostPlacement(step.hwClass, host.hostId);
-      log({ action: 'relocate', ...about, to: to.queue, reason: step.reason });
-      place({ ...to, tierGb: current!.tierGb });
-      setStatus('retrying');
-      return { done: false };
-    }
-    const state: PlacementState = { current: current!, placementsUsed: placementsUsed(), excludedHosts, triedClasses };
-    return applyStep(fallbackStep(spec, state, `${step.reason}; no other live host on ${step.queue}`), facts);
+  function historyFull(): boolean {
+    const now = workflowInfo();
+    return now.continueAsNewSuggested || now.historyLength >= historyLimit;
   }
-}
 
-type Outcome = { done: true; result: TestTaskResult } | { done: false };
-
-interface Facts extends FailureFacts {
-  message: string;
-  meta?: FailureMeta;
-  report?: unknown;
-  attempts: number;
+  /** The one boundary where a long-lived task starts a fresh history: between attempts, or while parked. */
+  async function continueAsNewWithState(): Promise<never> {
+    await condition(allHandlersFinished);
+    log({ action: 'continue-as-new', reason: `history at ${workflowInfo().historyLength} events: continuing in a new run with the task's state` });
+    return continueAsNew<typeof testTaskWorkflow>({ spec: state.spec, batchId: state.batchId, resume: state, historyLimit: input.historyLimit });
+  }
 }
 
 /** Reads an activity failure: ApplicationFailure{type: category, details: [report, meta]} or a timeout. */
@@ -483,31 +546,10 @@ function factsFrom(err: unknown, placement: Placement): Facts {
     if (cause instanceof ApplicationFailure) {
       const [report, meta] = (cause.details ?? []) as [unknown, FailureMeta | undefined];
       const category = cause.type ?? 'UNKNOWN_ERROR';
-      return {
-        category,
-        kind: (meta?.kind as ErrorKind) ?? kindOf(category),
-        rule: meta?.rule ?? 'unknown',
-        hostId: meta?.hostId,
-        hostGpuMemoryGb: meta?.gpuMemoryGb,
-        message: cause.message,
-        meta,
-        report,
-        attempts: meta?.attempt ?? 1,
-      };
+      return { category, kind: (meta?.kind as ErrorKind) ?? kindOf(category), rule: meta?.rule ?? 'unknown', hostId: meta?.hostId, hostGpuMemoryGb: meta?.gpuMemoryGb, message: cause.message, meta, report };
     }
     if (cause instanceof TimeoutFailure) {
       const beat = (cause.lastHeartbeatDetails ?? undefined) as AttemptHeartbeat | undefined;
-      if (cause.timeoutType === TimeoutType.SCHEDULE_TO_START) {
-        return {
-          category: 'HARDWARE_AVAILABILITY_ERROR',
-          kind: 'resource',
-          rule: 'schedule-to-start-timeout',
-          hostId: placement.hostId,
-          notPickedUp: true,
-          message: `no worker picked the task up from ${placement.queue} in time`,
-          attempts: 0,
-        };
-      }
       if (cause.timeoutType === TimeoutType.HEARTBEAT) {
         return {
           category: 'WORKER_CRASH_ERROR',
@@ -516,24 +558,15 @@ function factsFrom(err: unknown, placement: Placement): Facts {
           hostId: beat?.hostId ?? placement.hostId,
           hostGpuMemoryGb: beat?.gpuMemoryGb,
           message: `worker ${beat?.hostId ?? '?'} stopped heartbeating (crashed or lost)`,
-          attempts: beat?.attempt ?? 1,
         };
       }
-      return {
-        category: 'NETWORK_TIMEOUT_ERROR',
-        kind: 'transient',
-        rule: 'activity-timeout',
-        hostId: beat?.hostId ?? placement.hostId,
-        message: `activity timed out (${cause.timeoutType})`,
-        attempts: 1,
-      };
+      return { category: 'NETWORK_TIMEOUT_ERROR', kind: 'transient', rule: 'activity-timeout', hostId: beat?.hostId ?? placement.hostId, message: `activity timed out (${cause.timeoutType})` };
     }
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { category: 'UNKNOWN_ERROR', kind: 'transient', rule: 'unrecognised-workflow-error', message, attempts: 1 };
+  return { category: 'UNKNOWN_ERROR', kind: 'transient', rule: 'unrecognised-workflow-error', message };
 }
 
 function kindOf(category: string): ErrorKind {
   return (DEFAULT_KIND as Record<string, ErrorKind>)[category] ?? 'transient';
 }
-

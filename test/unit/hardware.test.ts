@@ -53,8 +53,12 @@ describe('hardware tiers and queues', () => {
 
   test('worker identity carries what placement needs and parses back', () => {
     const id = workerIdentity({ hostId: 'gpu-07', cpuModel: 'x', cpuCores: 8, memoryGb: 64, gpus: [{ name: 'A100', memoryGb: 79.2, computeCapability: 8, simulated: false }] }, 42);
-    expect(id).toBe('dtf:gpu-07:gpu79.2:cc8:pid42');
-    expect(parseWorkerIdentity(id)).toEqual({ hostId: 'gpu-07', gpuMemoryGb: 79.2, computeCapability: 8, pid: 42 });
+    expect(id).toBe('dtf:gpu-07:gpu79.2:cc8:n1:cpu1:pid42');
+    expect(parseWorkerIdentity(id)).toEqual({ hostId: 'gpu-07', gpuMemoryGb: 79.2, computeCapability: 8, gpuCount: 1, cpuTasks: true, pid: 42 });
+    // A GPU host kept for GPU work says so; an identity from before GPU counts still parses.
+    const gpuOnly = workerIdentity({ hostId: 'gpu-08', cpuModel: 'x', cpuCores: 8, memoryGb: 64, gpus: [1, 2].map(() => ({ name: 'L4', memoryGb: 24, simulated: false })) }, 7, { cpuTasks: false });
+    expect(parseWorkerIdentity(gpuOnly)).toMatchObject({ gpuCount: 2, cpuTasks: false });
+    expect(parseWorkerIdentity('dtf:old:gpu24:cc8.9:pid3')).toMatchObject({ gpuCount: 1, cpuTasks: true });
     expect(parseWorkerIdentity('12345@somehost')).toBeUndefined();
   });
 });

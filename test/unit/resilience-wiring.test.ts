@@ -8,7 +8,7 @@ import { parseReassignTarget } from '../../src/domain/placement';
 import { SpecError, TestTaskSpec, parseTaskFile } from '../../src/domain/task-spec';
 import { ApplicationFailure } from '@temporalio/common';
 import { HostQuarantine, QUARANTINE_REDISPATCH_MS, createQuarantineGate } from '../../src/resilience/host-quarantine';
-import { QuarantineSlotSupplier } from '../../src/resilience/quarantine-slots';
+import { GpuPool, HostSlotSupplier } from '../../src/resilience/host-slots';
 
 const reserveCtx = { slotType: 'activity' as const, taskQueue: 'dtf-cpu', workerIdentity: 'w', workerBuildId: '', isSticky: false };
 const used = { type: 'activity' as const, activityType: 'runTestTask' };
@@ -101,55 +101,55 @@ describe('hostServesQueue (the queue watch: can anyone alive pick this up?)', ()
   });
 });
 
-describe('QuarantineSlotSupplier (class-queue polls stop while quarantined)', () => {
+describe('HostSlotSupplier: CPU slots stop while quarantined', () => {
   const setup = (maxTasks = 2) => {
     let now = 0;
     const q = new HostQuarantine({ threshold: 1, cooldownMs: 1_000 }, () => now);
-    return { q, slots: new QuarantineSlotSupplier(maxTasks, q), advance: (ms: number) => (now += ms) };
+    return { q, slots: new HostSlotSupplier({ maxTasks, gpus: new GpuPool(0), quarantine: q }), advance: (ms: number) => (now += ms) };
   };
 
   it('hands out at most maxTasks slots and takes them back', () => {
     const { slots } = setup(2);
-    const a = slots.tryReserveSlot();
-    const b = slots.tryReserveSlot();
+    const a = slots.tryReserveSlot(reserveCtx);
+    const b = slots.tryReserveSlot(reserveCtx);
     expect(a && b).toBeTruthy();
-    expect(slots.tryReserveSlot()).toBeNull();
+    expect(slots.tryReserveSlot(reserveCtx)).toBeNull();
     slots.releaseSlot({ permit: a!, slotInfo: used });
-    expect(slots.tryReserveSlot()).not.toBeNull();
+    expect(slots.tryReserveSlot(reserveCtx)).not.toBeNull();
   });
 
   it('hands out none while quarantined: a waiting reservation resolves only once the cool-down ends, with the one trial slot', async () => {
     const { q, slots, advance } = setup(2);
     q.recordFailure('WORKER_CRASH_ERROR');
-    expect(slots.tryReserveSlot()).toBeNull();
+    expect(slots.tryReserveSlot(reserveCtx)).toBeNull();
     let got: unknown;
     const waiting = slots.reserveSlot(reserveCtx, new AbortController().signal).then((p) => (got = p));
     await new Promise((r) => setTimeout(r, 400));
     expect(got).toBeUndefined();
     advance(1_000);
     await waiting;
-    expect(got).toEqual({ trial: true });
+    expect(got).toMatchObject({ trial: true });
     // Half-open: the trial is out, so no second slot, even with room for two.
-    expect(slots.tryReserveSlot()).toBeNull();
+    expect(slots.tryReserveSlot(reserveCtx)).toBeNull();
   });
 
   it('a trial slot whose poll came back empty frees the trial for the next poll', () => {
     const { q, slots, advance } = setup(2);
     q.recordFailure('WORKER_CRASH_ERROR');
     advance(1_000);
-    const trial = slots.tryReserveSlot()!;
-    expect(slots.tryReserveSlot()).toBeNull();
+    const trial = slots.tryReserveSlot(reserveCtx)!;
+    expect(slots.tryReserveSlot(reserveCtx)).toBeNull();
     slots.releaseSlot({ permit: trial }); // no slotInfo: the long poll ended without a task
-    expect(slots.tryReserveSlot()).toEqual({ trial: true });
+    expect(slots.tryReserveSlot(reserveCtx)).toMatchObject({ trial: true });
   });
 
   it('a freed slot goes to a waiting reservation at once, not at the next recheck', async () => {
     const { slots } = setup(1);
-    const busy = slots.tryReserveSlot()!;
+    const busy = slots.tryReserveSlot(reserveCtx)!;
     const started = Date.now();
     const waiting = slots.reserveSlot(reserveCtx, new AbortController().signal);
     setTimeout(() => slots.releaseSlot({ permit: busy, slotInfo: used }), 20);
-    await expect(waiting).resolves.toEqual({ trial: false });
+    await expect(waiting).resolves.toMatchObject({ trial: false });
     expect(Date.now() - started).toBeLessThan(200); // the recheck is every 250 ms
   });
 
@@ -160,6 +160,59 @@ describe('QuarantineSlotSupplier (class-queue polls stop while quarantined)', ()
     const waiting = slots.reserveSlot(reserveCtx, ctl.signal);
     ctl.abort();
     await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
+
+describe('HostSlotSupplier: a host takes exactly as many GPU tasks as it has free GPUs', () => {
+  const ctx = (taskQueue: string) => ({ ...reserveCtx, taskQueue });
+  const setup = (gpus: number, maxTasks = 4) => {
+    const pool = new GpuPool(gpus);
+    const q = new HostQuarantine({ threshold: 5 });
+    return { pool, slots: new HostSlotSupplier({ maxTasks, gpus: pool, quarantine: q }) };
+  };
+
+  it('each tier queue polls at most once per free GPU; a task that arrives takes one GPU off every queue', () => {
+    const { slots } = setup(1);
+    const p8 = slots.tryReserveSlot(ctx('dtf-cuda-8gb'))!;
+    const p24 = slots.tryReserveSlot(ctx('dtf-cuda-24gb'))!;
+    expect(p8 && p24).toBeTruthy();
+    expect(slots.tryReserveSlot(ctx('dtf-cuda-8gb'))).toBeNull(); // one poll per free GPU on a queue
+    slots.markSlotUsed({ permit: p8, slotInfo: used });
+    slots.releaseSlot({ permit: p24 }); // the 24 GB poll came back empty
+    expect(slots.tryReserveSlot(ctx('dtf-cuda-24gb'))).toBeNull(); // the only GPU is taken
+    expect(slots.tryReserveSlot(ctx('dtf-cpu'))).not.toBeNull(); // CPU work has its own slots
+    slots.releaseSlot({ permit: p8, slotInfo: used });
+    expect(slots.tryReserveSlot(ctx('dtf-cuda-24gb'))).not.toBeNull();
+  });
+
+  it('a multi-GPU task reserves what it waits for: polls stop until its GPUs are free, and it gets exactly them', async () => {
+    const { pool, slots } = setup(2);
+    const first = slots.tryReserveSlot(ctx('dtf-cuda-8gb'))!;
+    slots.markSlotUsed({ permit: first, slotInfo: used });
+    await expect(pool.acquire('small', 1, [0, 1], { countedBySlot: true })).resolves.toEqual([0]);
+    // A 2-GPU task pinned to the host waits for both; meanwhile no queue may poll for the GPU left.
+    const big = pool.acquire('big', 2, [0, 1], { countedBySlot: false });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(slots.tryReserveSlot(ctx('dtf-cuda-8gb'))).toBeNull();
+    pool.release('small');
+    slots.releaseSlot({ permit: first, slotInfo: used });
+    await expect(big).resolves.toEqual([0, 1]);
+    expect(slots.tryReserveSlot(ctx('dtf-cuda-8gb'))).toBeNull();
+    pool.release('big');
+    expect(slots.tryReserveSlot(ctx('dtf-cuda-8gb'))).not.toBeNull();
+  });
+
+  it('a task whose GPU is taken by a racing poll gives up after its wait, so it can be handed back', async () => {
+    const { pool } = setup(1);
+    await pool.acquire('a', 1, [0], { countedBySlot: true });
+    await expect(pool.acquire('b', 1, [0], { countedBySlot: true, maxWaitMs: 50 })).resolves.toBeUndefined();
+  });
+
+  it('the host queue takes pinned work beyond the CPU slots, up to maxTasks + GPUs', () => {
+    const { slots } = setup(1, 1);
+    expect(slots.tryReserveSlot(ctx('dtf-host-h'))).not.toBeNull();
+    expect(slots.tryReserveSlot(ctx('dtf-host-h'))).not.toBeNull();
+    expect(slots.tryReserveSlot(ctx('dtf-host-h'))).toBeNull();
   });
 });
 

@@ -16,8 +16,8 @@ const issuesOf = (data: unknown): string[] => {
 describe('task spec', () => {
   test('fills defaults for a minimal task', () => {
     const spec = TestTaskSpec.parse({ name: 't1', command: ['pytest', '-q'] });
-    expect(spec).toMatchObject({ timeoutSeconds: 600, placementTimeoutSeconds: 300, env: {}, labels: {}, expect: 'passed' });
-    expect(spec.hardware).toEqual({ class: 'cpu', fallback: [] });
+    expect(spec).toMatchObject({ timeoutSeconds: 600, placementTimeoutSeconds: 60, env: {}, labels: {}, expect: 'passed' });
+    expect(spec.hardware).toEqual({ class: 'cpu', gpus: 1, fallback: [] });
   });
 
   test('accepts one task, a list, or a batch with defaults merged under each task', () => {

@@ -1,0 +1,120 @@
+/**
+ * The whole state of one test task as one plain value, and the pure decisions over it that the workflow's message
+ * handlers and main loop need. One value makes continue-as-new a one-liner and lets a test build any state by hand.
+ */
+import type { ErrorKind } from './categories';
+import type { HardwareClass } from './hardware';
+import { FailureFacts, MAX_PLACEMENTS, Placement, PlacementState } from './placement';
+import { CategoryPolicy, InPlaceDecision, inPlaceDecision } from './policies';
+import type { TaskStatus } from './search-attributes';
+import type { RecoveryLogEntry, TestTaskResult } from './task-result';
+import type { TestTaskSpec } from './task-spec';
+
+/** A move an operator asked for, applied to the attempt running now or else to the next one. */
+export interface PendingMove {
+  to: Placement | 'find-host';
+  action: 'reassign' | 'report-failure';
+  reason: string;
+  excludeHost?: string;
+  category?: string;
+}
+
+export interface LastFailure {
+  category: string;
+  exitCode: number | null;
+  outputTail: string;
+  report?: unknown;
+  message: string;
+}
+
+export interface TaskState {
+  spec: TestTaskSpec;
+  batchId?: string;
+  status: TaskStatus;
+  /** Every placement of the task, across runs (a redrive starts a new run). */
+  placements: Placement[];
+  /** Index of the first placement of the current run. */
+  runStart: number;
+  excludedHosts: string[];
+  triedClasses: HardwareClass[];
+  /** Attempts that reached a host (or were lost on one), across the task. */
+  attempts: number;
+  /** Attempts on the current placement; the category's maxAttemptsInPlace is checked against it. */
+  attemptInPlacement: number;
+  /** The next attempt waits this long first (a retry in place); carried over continue-as-new. */
+  retryDelayMs?: number;
+  recoveryLog: RecoveryLogEntry[];
+  lastFailure?: LastFailure;
+  /** The host the current or last attempt ran on. */
+  currentHost?: string;
+  pendingMove?: PendingMove;
+  /** While dead-lettered: the run's result as an operator inspects it, and since when (epoch ms). */
+  parked?: TestTaskResult;
+  parkedAtMs?: number;
+  /** Epoch ms of the workflow's first start: the task's duration survives continue-as-new. */
+  startedAtMs: number;
+  /** Queue time used so far against queueTimeoutSeconds. */
+  queuedMs: number;
+  /** Set while the fleet reports that no live host can take the current placement's work. */
+  noEligibleHostSinceMs?: number;
+  /** Why the task waits, for people (`dtf status`, the Web UI). */
+  waitingReason?: string;
+}
+
+export function initialTaskState(spec: TestTaskSpec, batchId: string | undefined, nowMs: number): TaskState {
+  return {
+    spec,
+    batchId,
+    status: 'queued',
+    placements: [],
+    runStart: 0,
+    excludedHosts: [],
+    triedClasses: [],
+    attempts: 0,
+    attemptInPlacement: 0,
+    recoveryLog: [],
+    startedAtMs: nowMs,
+    queuedMs: 0,
+  };
+}
+
+export const current = (s: TaskState): Placement | undefined => s.placements.at(-1);
+export const placementsUsed = (s: TaskState): number => s.placements.length - s.runStart;
+
+export function placementState(s: TaskState): PlacementState {
+  return { current: current(s)!, placementsUsed: placementsUsed(s), excludedHosts: s.excludedHosts, triedClasses: s.triedClasses };
+}
+
+/** A task in one of these states takes operator moves; the others reject them with their status. */
+const MOVABLE: readonly TaskStatus[] = ['queued', 'running', 'retrying'];
+export function canMove(s: TaskState): { ok: true } | { ok: false; reason: string } {
+  return MOVABLE.includes(s.status) ? { ok: true } : { ok: false, reason: `the task is ${s.status}` };
+}
+
+/**
+ * What a host-failure report does: the host is excluded from now on; the task moves if the attempt running now (or
+ * the one about to run, pinned to that host's queue) is there.
+ */
+export function reportFailureEffect(s: TaskState, hostId: string | undefined, attemptInFlight: boolean): { exclude?: string; move: boolean } {
+  const placement = current(s);
+  const onThatHost = !hostId || hostId === s.currentHost || hostId === placement?.hostId;
+  if (!MOVABLE.includes(s.status)) return { exclude: hostId, move: false };
+  const nextRunsThere = !attemptInFlight && !!placement?.hostId && placement.hostId === (hostId ?? s.currentHost);
+  return { exclude: hostId ?? s.currentHost, move: (attemptInFlight && onThatHost) || nextRunsThere };
+}
+
+/**
+ * After a failed attempt: retry on the same placement, or let decideRecovery re-place it. The activity decides with
+ * the deployment's policies and sends the decision in its failure; a timeout (nothing came back) is decided here
+ * with the same table.
+ */
+export function retryDecision(facts: FailureFacts, policy: CategoryPolicy, attemptInPlacement: number, fromActivity: InPlaceDecision | undefined, random: () => number): InPlaceDecision {
+  if (fromActivity) return fromActivity;
+  return inPlaceDecision(policy, facts.kind as ErrorKind, attemptInPlacement, random);
+}
+
+/** Whether another placement is allowed at all (decideRecovery also checks this; the loop needs it up front). */
+export const placementsLeft = (s: TaskState): number => MAX_PLACEMENTS - placementsUsed(s);
+
+/** Events the workflow keeps before it continues as new (Temporal suggests ~4k; a test may set fewer). */
+export const DEFAULT_HISTORY_LIMIT = 2_000;
