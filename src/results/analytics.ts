@@ -140,7 +140,7 @@ export interface Report {
   errorTrends: { buckets: string[]; series: { category: string; counts: number[] }[]; tasks: number[]; failedTasks: number[] };
   errorsByHost: GroupFailure[];
   errorsByGpuModel: GroupFailure[];
-  /** Per host and time bucket: attempts, and those that failed on an infrastructure error (test failures aside). */
+  /** Per host and time bucket: attempts, and those that failed on a hardware or worker (host-attributed) error. */
   hostHeatmap: { hosts: string[]; buckets: string[]; attempts: number[][]; failures: number[][] };
   recoveryRate: { needed: number; recovered: number; rate: number; target: number; meetsTarget: boolean; unrecoveredByCategory: Record<string, number> };
   recoveryActions: RecoveryActionStats[];
@@ -318,7 +318,7 @@ export function buildReport(w: StoredWindow, opts: ReportOptions = {}): Report {
     const at = a.startedAt ?? taskById.get(a.workflowId)?.endedAt ?? startMs;
     const b = bucketOf(at);
     heatAttempts[i][b] += 1;
-    if (a.outcome !== 'passed' && a.outcome !== 'failed' && !isTestCategory(a.category)) heatFailures[i][b] += 1;
+    if (a.outcome !== 'passed' && a.category !== undefined && HOST_ATTRIBUTED_CATEGORIES.has(a.category)) heatFailures[i][b] += 1;
   }
 
   // Recovery.

@@ -286,7 +286,7 @@ function heatmap(r: Report): string {
       const f = failures[i][j];
       const share = n ? f / n : 0;
       const fill = n === 0 ? '#f3f3f3' : heatColor(share);
-      cells.push(`<rect x="${left + j * cellW}" y="${i * cellH}" width="${cellW - 1}" height="${cellH - 1}" fill="${fill}"><title>${esc(h)} ${esc(bucketLabel(b, r.window.bucketMs))}: ${f} of ${n} attempts failed on infrastructure errors</title></rect>`);
+      cells.push(`<rect x="${left + j * cellW}" y="${i * cellH}" width="${cellW - 1}" height="${cellH - 1}" fill="${fill}"><title>${esc(h)} ${esc(bucketLabel(b, r.window.bucketMs))}: ${f} of ${n} attempts failed on hardware or worker errors</title></rect>`);
     });
   });
   const step = Math.max(1, Math.ceil(buckets.length / 12));
@@ -294,7 +294,7 @@ function heatmap(r: Report): string {
     if (j % step === 0) cells.push(`<text x="${left + j * cellW + cellW / 2}" y="${hosts.length * cellH + 14}" font-size="10" text-anchor="middle" fill="#555">${esc(bucketLabel(b, r.window.bucketMs))}</text>`);
   });
   const scale = [0, 0.1, 0.25, 0.5, 1].map((s) => `<span class="key"><i style="background:${heatColor(s)}"></i>${Math.round(s * 100)}%</span>`).join(' ');
-  return `<svg role="img" aria-label="failure share per host over time" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${cells.join('')}</svg><div class="legend">share of attempts that failed on infrastructure errors (test failures aside): ${scale} <span class="key"><i style="background:#f3f3f3"></i>no attempts</span></div>`;
+  return `<svg role="img" aria-label="failure share per host over time" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${cells.join('')}</svg><div class="legend">share of attempts that failed on hardware or worker errors (network and test failures aside): ${scale} <span class="key"><i style="background:#f3f3f3"></i>no attempts</span></div>`;
 }
 
 /** White-yellow-red for 0 → 1, saturating at 50 %. */
@@ -346,9 +346,9 @@ export function renderHtml(r: Report): string {
     `<p class="muted">${headline(r).slice(0, 1).map(esc).join('')} · generated ${esc(r.generatedAt)}</p>`,
     `<div class="tiles">${tiles}</div>`,
     `<h2>Outcomes</h2>${outcomeBar(r)}<p class="muted">${headline(r).slice(1).map(esc).join('<br>')}</p>`,
-    `<h2>Recommendations</h2>${recs}`,
     `<h2>Errors over time, by category</h2>${trendChart(r)}`,
-    `<h2>Per-host heatmap: infrastructure failures over time</h2>${heatmap(r)}`,
+    `<h2>Per-host heatmap: hardware and worker failures over time</h2>${heatmap(r)}`,
+    `<h2>Recommendations</h2>${recs}`,
     ...secs_.map((s) => `<h2>${esc(s.title)}</h2>${htmlTable(s)}`),
   ].join('\n');
   return `<!doctype html>

@@ -42,7 +42,7 @@ function chromium(args: string[], cwd: string) {
     expect((dom.match(/aria-label="errors over time by category"/g) ?? []).length).toBe(1);
     expect((dom.match(/aria-label="failure share per host over time"/g) ?? []).length).toBe(1);
     // one heatmap cell per host and bucket: 12 hosts × 24+ hourly buckets
-    expect((dom.match(/attempts failed on infrastructure errors<\/title>/g) ?? []).length).toBeGreaterThanOrEqual(12 * 24);
+    expect((dom.match(/attempts failed on hardware or worker errors<\/title>/g) ?? []).length).toBeGreaterThanOrEqual(12 * 24);
     expect(dom).toContain('Quarantine host gpu-07');
   });
 
