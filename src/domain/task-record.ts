@@ -8,6 +8,15 @@ import type { RecoveryLogEntry, TestTaskResult } from './task-result';
 import { TestsSummary } from './test-results';
 
 const Iso = z.string().datetime({ offset: true });
+
+/**
+ * Bounds that keep a record (an activity input) far below Temporal's 2 MB payload limit: at most 500 attempts with
+ * 500-char messages and 500 recovery actions with 500-char reasons (≈ 0.6 MB at the very worst with the tests
+ * summary's ≈ 0.25 MB; a few KB typically). taskRecordFromResult keeps the LAST entries when there are more.
+ */
+export const MAX_RECORD_ATTEMPTS = 500;
+export const MAX_RECORD_RECOVERY_ACTIONS = 500;
+export const MAX_RECORD_TEXT = 500;
 const Short = (max: number) => z.string().min(1).max(max);
 
 export const HardwareStatusRecord = z.object({
@@ -37,7 +46,7 @@ export const AttemptRecord = z.object({
   rule: z.string().max(200).optional(),
   /** The most in-place attempts the category's policy allowed on that placement (to see a recovery on its last try). */
   maxAttemptsInPlace: z.number().int().positive().optional(),
-  message: z.string().max(1000).optional(),
+  message: z.string().max(MAX_RECORD_TEXT).optional(),
   exitCode: z.number().int().nullable().optional(),
   durationMs: z.number().finite().nonnegative().optional(),
   startedAt: Iso.optional(),
@@ -56,7 +65,7 @@ export const RecoveryActionRecord = z.object({
   action: Short(50),
   to: z.string().max(200).optional(),
   delayMs: z.number().int().nonnegative().optional(),
-  reason: z.string().max(1000).default(''),
+  reason: z.string().max(MAX_RECORD_TEXT).default(''),
 });
 export type RecoveryActionRecord = z.infer<typeof RecoveryActionRecord>;
 
@@ -79,8 +88,8 @@ export const TaskRecord = z.object({
   startedAt: Iso,
   endedAt: Iso,
   durationMs: z.number().finite().nonnegative(),
-  attempts: z.array(AttemptRecord).max(500).default([]),
-  recoveryActions: z.array(RecoveryActionRecord).max(1000).default([]),
+  attempts: z.array(AttemptRecord).max(MAX_RECORD_ATTEMPTS).default([]),
+  recoveryActions: z.array(RecoveryActionRecord).max(MAX_RECORD_RECOVERY_ACTIONS).default([]),
   /** The task spent time in the dead letter queue (dead_lettered now, or redriven later). */
   deadLettered: z.boolean().default(false),
   tests: TestsSummary.optional(),
@@ -140,7 +149,7 @@ export function taskRecordFromResult(result: TestTaskResult, ctx: TaskRecordCont
   if (final && report && (final.host === undefined || final.host === report.hostId)) {
     if (report.gpuModel) final.gpuModel = report.gpuModel;
     if (report.hardwareStatus) final.hardwareStatus = report.hardwareStatus;
-    if (report.message) final.message = report.message.slice(0, 1000);
+    if (report.message) final.message = report.message.slice(0, MAX_RECORD_TEXT);
   }
   return compact({
     workflowId: result.workflowId,
@@ -158,9 +167,9 @@ export function taskRecordFromResult(result: TestTaskResult, ctx: TaskRecordCont
     startedAt: ctx.startedAt,
     endedAt: ctx.endedAt,
     durationMs: result.durationMs,
-    attempts,
-    recoveryActions: result.recoveryLog.map((e) =>
-      compact({ at: e.at, placement: e.placement, attempt: e.attempt, host: e.hostId, queue: e.queue, category: e.category, action: e.action, to: e.to, delayMs: e.delayMs, reason: e.reason.slice(0, 1000) }),
+    attempts: attempts.slice(-MAX_RECORD_ATTEMPTS),
+    recoveryActions: result.recoveryLog.slice(-MAX_RECORD_RECOVERY_ACTIONS).map((e) =>
+      compact({ at: e.at, placement: e.placement, attempt: e.attempt, host: e.hostId, queue: e.queue, category: e.category, action: e.action, to: e.to, delayMs: e.delayMs, reason: e.reason.slice(0, MAX_RECORD_TEXT) }),
     ),
     deadLettered: ctx.deadLettered ?? result.status === 'dead_lettered',
     tests: ctx.tests,

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { summarizeCases, testsVerdict } from '../../src/domain/test-results';
+import { mergeAttempts, summarizeCases, testsVerdict } from '../../src/domain/test-results';
 import { JunitParseError, junitSummary, parseJunitXml, readJunitReports, secondsToMs } from '../../src/results/junit';
 
 const dir = path.join(__dirname, '..', 'fixtures', 'junit');
@@ -153,5 +153,62 @@ describe('a live pytest run', () => {
     const live = parseJunitXml(fs.readFileSync(out, 'utf8')).map((c) => `${c.id}:${c.status}`);
     const committed = parseJunitXml(read('pytest-real.xml')).map((c) => `${c.id}:${c.status}`);
     expect(live).toEqual(committed);
+  });
+});
+
+describe('live runs of real runners', () => {
+  const pytest = spawnSync('python3', ['-m', 'pytest', '--version'], { encoding: 'utf8' }).status === 0;
+  const jestJunit = fs.existsSync(path.join(__dirname, '..', '..', 'node_modules', 'jest-junit'));
+  if (!pytest) console.log('skipping the live flaky pytest reruns: python3 -m pytest is not available');
+  if (!jestJunit) console.log('skipping the live jest-junit run: node_modules/jest-junit is absent (npm ci)');
+
+  (pytest ? it : it.skip)('a case that fails on the first run (host h1) and passes on the rerun (host h2) is flaky; the task passes', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'dtf-flaky-'));
+    fs.writeFileSync(
+      path.join(ws, 'test_flaky.py'),
+      [
+        'import os',
+        '',
+        'def test_stable():',
+        '    assert True',
+        '',
+        'def test_flaky_once():',
+        '    marker = os.path.join(os.path.dirname(__file__), "ran-once")',
+        '    first = not os.path.exists(marker)',
+        '    open(marker, "w").close()',
+        '    assert not first, "first run fails"',
+        '',
+      ].join('\n'),
+    );
+    const attempts = [];
+    for (const host of ['h1', 'h2']) {
+      const run = spawnSync('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--junitxml=reports/${host}.xml`], { cwd: ws, encoding: 'utf8' });
+      expect(run.status).toBe(host === 'h1' ? 1 : 0);
+      const { tests } = await junitSummary(`reports/${host}.xml`, ws, { host });
+      attempts.push({ host, tests: tests! });
+    }
+    expect(attempts[0].tests).toMatchObject({ total: 2, failed: 1 });
+    const merged = mergeAttempts(attempts)!;
+    expect(merged).toMatchObject({ total: 2, passed: 1, failed: 0, flaky: 1 });
+    expect(merged.cases).toEqual([
+      expect.objectContaining({ id: 'test_flaky::test_flaky_once', status: 'flaky', host: 'h2', runs: [{ status: 'failed', host: 'h1' }, { status: 'passed', host: 'h2' }] }),
+    ]);
+    expect(merged.cases[0].message).toContain('first run fails');
+    expect(testsVerdict(merged)).toMatchObject({ status: 'passed', flaky: ['test_flaky::test_flaky_once'] });
+    fs.rmSync(ws, { recursive: true, force: true });
+  });
+
+  (jestJunit ? it : it.skip)('jest with jest-junit produces the same cases as the committed fixture', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dtf-jest-')), 'junit.xml');
+    const root = path.join(__dirname, '..', '..');
+    const run = spawnSync(process.execPath, [path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--config', path.join(dir, 'projects', 'jest-sample', 'jest.config.js'), '--reporters=jest-junit', '--ci'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, JEST_JUNIT_OUTPUT_FILE: out, JEST_JUNIT_CLASSNAME: '{classname}', JEST_JUNIT_TITLE: '{title}' },
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(1); // tests failed, as designed
+    const live = parseJunitXml(fs.readFileSync(out, 'utf8')).map((c) => `${c.id}:${c.status}`);
+    expect(live).toEqual(parseJunitXml(read('jest-junit-real.xml')).map((c) => `${c.id}:${c.status}`));
   });
 });

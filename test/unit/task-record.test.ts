@@ -39,4 +39,13 @@ describe('taskRecordFromResult', () => {
     );
     expect(rec.attempts.map((a) => `${a.host}:${a.outcome}`)).toEqual(['cpu-1:failed']);
   });
+
+  it('a very long recovery log is cut to its last entries, so the record stays valid and small', () => {
+    const log = Array.from({ length: 700 }, (_, i) => ({ at: ctx.startedAt, placement: 1, attempt: i + 1, hostId: 'gpu-1', queue: 'q', category: 'NETWORK_TIMEOUT_ERROR', action: 'retry-in-place', reason: 'x'.repeat(5000) }));
+    const rec = TaskRecord.parse(taskRecordFromResult({ ...base, recoveryLog: log }, ctx));
+    expect(rec.recoveryActions).toHaveLength(500);
+    expect(rec.recoveryActions[499].attempt).toBe(700);
+    expect(rec.attempts).toHaveLength(500);
+    expect(JSON.stringify(rec).length).toBeLessThan(700_000);
+  });
 });
