@@ -162,6 +162,36 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'Any other Xid reported by the NVIDIA kernel driver.',
   },
   {
+    name: 'machine-check-error',
+    category: C.HW_PERFORMANCE,
+    pattern: /Machine check events logged|\bmce: \[Hardware Error\]|HANDLING MCE MEMORY ERROR|Hardware event\. This is not a software error|\bEDAC \w+ MC\d|Uncorrected hardware memory error/i,
+    description: 'The CPU or memory controller reported a machine check (MCE/EDAC): failing hardware.',
+  },
+  {
+    name: 'disk-io-error',
+    category: C.HW_PERFORMANCE,
+    pattern: /blk_update_request: (?:I\/O|critical \w+) error|I\/O error, dev \w+|\bata\d+(?:\.\d+)?: (?:exception Emask|failed command)|Buffer I\/O error on dev|critical medium error|Medium Error|nvme\d+: (?:I\/O \d+ )?(?:timeout|controller is down)/i,
+    description: 'The kernel reports disk or NVMe I/O errors: the device is failing.',
+  },
+  {
+    name: 'kernel-hung-task',
+    category: C.HW_PERFORMANCE,
+    pattern: /INFO: task \S+ blocked for more than \d+ seconds/,
+    description: 'The kernel hung-task watchdog: a task stuck in uninterruptible I/O (sick disk or file system).',
+  },
+  {
+    name: 'gpu-device-lost',
+    category: C.HW_PERFORMANCE,
+    pattern: /DEVICE_LOST\b|\bdevice (?:was )?lost\b|Unable to determine the device handle for GPU|NVLink[^\n]{0,60}(?:inactive|inActive|fatal error)|links are inActive/i,
+    description: 'The GPU was lost or its NVLink links are down (Level Zero/Vulkan DEVICE_LOST, NVML cannot reach the device).',
+  },
+  {
+    name: 'interconnect-completion-error',
+    category: C.HW_PERFORMANCE,
+    pattern: /Got completion from peer[^\n]{0,80}(?:with error|status=)|\bIBV_WC_\w+_ERR\b|RETRY_EXC_ERR|transport retry counter exceeded/,
+    description: 'InfiniBand/RoCE work completions fail (link or NIC trouble on the host).',
+  },
+  {
     name: 'gpu-reset-required',
     category: C.HW_PERFORMANCE,
     pattern: /NV_ERR_RESET_REQUIRED|GPU (?:requires|needs) (?:a )?reset|Node Reboot Required/i,
@@ -171,7 +201,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'thermal-throttling',
     category: C.HW_PERFORMANCE,
     pattern:
-      /temperature above threshold|cpu clock throttled|thermal (?:violation|throttl\w*|slowdown)|clocks event due to thermal|HW (?:Thermal |Power Brake )?Slowdown\s*:\s*Active|SW Power Cap\s*:\s*Active|\b(?:GPU|CPU|clocks?) (?:is |are |was |were )?throttled\b|overheat(?:ing|ed)\b/i,
+      /temperature above threshold|cpu clock throttled|power limit notification|TEMP_HW_SLOWDOWN|HW_SLOWDOWN|thermal (?:violation|throttl\w*|slowdown)|clocks event due to thermal|HW (?:Thermal |Power Brake )?Slowdown\s*:\s*Active|SW Power Cap\s*:\s*Active|\b(?:GPU|CPU|clocks?) (?:is |are |was |were )?throttled\b|overheat(?:ing|ed)\b/i,
     description: 'CPU or GPU clocks throttled (temperature, power cap): results are slow rather than wrong.',
   },
 
@@ -203,6 +233,13 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'GPUs are exclusive-process and taken, or otherwise unavailable.',
   },
   {
+    name: 'scheduler-insufficient-gpu',
+    category: C.HW_AVAILABILITY,
+    pattern:
+      /Insufficient (?:[\w.-]+\/)?(?:gpu|GPU|vcuda|gpu-mem|gpu-memory|mig-\S+)|nodes are available:[^\n]{0,300}(?:nvidia\.com|amd\.com|\/gpu|GPU)|Requested node configuration is not available|ReqNodeNotAvail|No available node types can fulfill resource request[^\n]{0,200}GPU|cannot be scheduled right now[^\n]{0,300}GPU|Quota '[\w_]*GPU[\w_]*' exceeded|quota[^\n]{0,120}(?:GPU|gpu)|(?:GPU|gpu|accelerator)[^\n]{0,200}does not have enough resources|does not have enough resources[^\n]{0,200}(?:GPU|gpu|accelerator)/,
+    description: 'The scheduler or the cloud has no GPU to give (FailedScheduling insufficient nvidia.com/gpu, Slurm node configuration, GPU quota or zone stock-out).',
+  },
+  {
     name: 'cuda-library-version-mismatch',
     category: C.DEPENDENCY,
     pattern:
@@ -223,6 +260,13 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   },
 
   // ── Hardware capability: validation when the build lacks the target, resource when the device is too old. ──
+  {
+    name: 'accelerator-unavailable',
+    category: C.HW_AVAILABILITY,
+    pattern:
+      /Unable to initialize backend '(?:tpu|gpu|cuda|rocm)': (?!UNIMPLEMENTED|INTERNAL: Failed to open|Found \w+ version)|(?:TPU|GPU) is already in use|\bPI_ERROR_DEVICE_NOT_FOUND\b|\bDEVICE_NOT_FOUND\b|Neither CUDA nor MPS is available|requires a GPU\b|can only be used on CUDA devices|\bCUDA (?:is )?not available|no (?:CUDA|ROCm|HIP|XPU|GPU|TPU|NVIDIA|AMD) (?:GPUs?|devices?) (?:were |was )?(?:found|available|detected)|hipErrorNoDevice|No HIP GPUs are available|could not select device driver|cuInit: CUDA_ERROR_UNKNOWN|nvmlDeviceGetHandleByIndex\(\): Unknown Error|MPS backend (?:is )?not available/i,
+    description: 'The accelerator (CUDA, ROCm, XPU, MPS, TPU) is absent, busy or not usable on this host.',
+  },
   {
     name: 'build-lacks-gpu-arch',
     category: C.HW_CAPABILITY,
@@ -252,6 +296,32 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   },
 
   // ── GPU memory. Names start with gpu-oom: placement moves the task to a bigger GPU. ──
+  {
+    name: 'exec-format-error',
+    category: C.HW_CAPABILITY,
+    kind: 'validation',
+    pattern: /exec format error|does not match the detected host platform|image platform \([^)\n]{1,40}\) does not match the expected platform|cannot execute binary file/i,
+    description: 'The image or binary was built for another CPU architecture (arm64 vs amd64): fix the build or the platform.',
+  },
+  {
+    name: 'kernel-shared-memory-limit',
+    category: C.HW_CAPABILITY,
+    pattern: /\bOutOfResources\b|out of resource: shared memory|Hardware limit: ?\d+/,
+    description: 'A GPU kernel (Triton) needs more shared memory per block than this GPU has: a bigger GPU or smaller blocks.',
+  },
+  {
+    name: 'cudnn-not-supported',
+    category: C.HW_CAPABILITY,
+    kind: 'validation',
+    pattern: /CUDNN_STATUS_NOT_SUPPORTED|CUDNN_STATUS_ARCH_MISMATCH|CUBLAS_STATUS_ARCH_MISMATCH|CUBLAS_STATUS_NOT_SUPPORTED/,
+    description: 'cuDNN/cuBLAS has no kernel for this configuration or architecture.',
+  },
+  {
+    name: 'cpu-lacks-instruction-set',
+    category: C.HW_CAPABILITY,
+    pattern: /compiled to use (?:AVX\w*|SSE[\d.]*|FMA)[^\n]{0,40}instructions, but these aren't available|trap invalid opcode|(?<!an )\billegal instruction\b(?! was encountered)/i,
+    description: 'The CPU lacks instructions the binary was built for (AVX/AVX2 on an old CPU or a VM that hides them).',
+  },
   {
     name: 'gpu-oom-pytorch',
     category: C.ALLOC,
@@ -299,7 +369,8 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'host-oom-kernel-killer',
     category: C.ALLOC,
-    pattern: /Out of memory: Kill(?:ed)? process|\boom-kill:|invoked oom-killer|Memory cgroup out of memory|\bOOMKilled\b/,
+    pattern:
+      /Out of memory: Kill(?:ed)? process|\boom-kill:|invoked oom-killer|Memory cgroup out of memory|Memory cgroup stats for|\bOOMKilled\b(?!"?:? ?false)|\bOOM Killed\b|systemd-oomd|\boom_reaper\b|Killed process \d+ \(|killed due to (?:memory pressure|the node running low on memory)|exceeding memory limits/,
     description: 'The Linux OOM killer (or a cgroup limit) killed the process.',
   },
   {
@@ -373,6 +444,20 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
 
   // ── Deterministic GPU faults: the same input will fail the same way. ──
   {
+    name: 'out-of-memory-exception-hierarchy',
+    category: C.ALLOC,
+    pattern:
+      /\b\w*OutOfMemory(?:Error|Exception)\b|\b\w*OutOfMemory\b|\bOOM (?:command|when|error|while)|OUT_OF_(?:DEVICE_|HOST_)?MEMORY\b|\bhipErrorOutOfMemory\b|Failed to allocate (?:memory|request for)|could not be allocated|not enough (?:free )?memory|No available memory for the cache blocks|maximum number of tokens that can be stored in KV cache|ObjectStoreFullError|object store is full|over \d+% (?:full|of the memory)|More than \d+% of the memory|used memory > '?maxmemory|Dst tensor is not initialized|Failed to get convolution algorithm|Metaspace\b/,
+    description: 'Any *OutOfMemoryError / OOM / "failed to allocate" from any runtime or library (XPU, HIP, TensorRT, ONNX Runtime, Ray, Redis, JVM).',
+  },
+  {
+    name: 'scheduler-insufficient-resources',
+    category: C.ALLOC,
+    pattern:
+      /Insufficient (?:cpu|memory|ephemeral-storage|pods)\b|node had condition: \[(?:Disk|Memory|PID)Pressure\]|(?:Disk|Memory|PID)Pressure[^\n]{0,12}\bTrue\b|ZONE_RESOURCE_POOL_EXHAUSTED|does not have enough resources available|QUOTA_EXCEEDED|Quota '[\w_]+' exceeded|No available node types can fulfill resource request|InsufficientInstanceCapacity|insufficient capacity|not able to persist on disk|SkuNotAvailable|AllocationFailed/,
+    description: 'The scheduler or the cloud has no CPU, memory or disk to give (insufficient cpu/memory, node pressure, quota or zone stock-out).',
+  },
+  {
     name: 'cuda-device-side-assert',
     category: C.CRASH,
     pattern: /device-side assert triggered|cudaErrorAssert\b/,
@@ -392,6 +477,24 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   },
 
   // ── Crashes that name their cause; specific framework messages before generic signals. ──
+  {
+    name: 'jvm-fatal-error',
+    category: C.CRASH,
+    pattern: /A fatal error has been detected by the Java Runtime Environment|# Problematic frame:|\bhs_err_pid\d*|SIGSEGV \(0xb\) at pc=/,
+    description: 'The JVM crashed (hs_err file): a native crash, deterministic.',
+  },
+  {
+    name: 'kernel-segfault-line',
+    category: C.CRASH,
+    pattern: /\bsegfault at [0-9a-f]+ ip\b|sending SIGSEGV to|general protection(?: fault)? ip:/,
+    description: 'The kernel logged a process segfault.',
+  },
+  {
+    name: 'crash-loop',
+    category: C.CRASH,
+    pattern: /CrashLoopBackOff|Back-off \d+\w* restarting failed container|Start request repeated too quickly|start-limit-hit|hold-off time over, scheduling restart/,
+    description: 'The container or unit keeps crashing and is restarted in a loop (Kubernetes CrashLoopBackOff, systemd start limit).',
+  },
   {
     name: 'ray-worker-died',
     category: C.CRASH,
@@ -420,6 +523,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     pattern:
       /Lost all workers|node (?:has )?(?:crashed|died|been marked (?:as )?dead)|\bNodeLost\b|stream closed to scheduler|lost connection to (?:the )?(?:scheduler|coordinator|controller|master|head node)/i,
     description: 'The scheduler lost the node or the worker lost the scheduler.',
+  },
+  {
+    name: 'node-not-ready',
+    category: C.DISCONNECTION,
+    pattern: /NodeStatusUnknown|Kubelet stopped posting node status|node\.kubernetes\.io\/unreachable|\bNotReady\b|Lost executor \d+|ExecutorLostFailure|\bexecutor lost\b|Rpc client disassociated|\bKilledWorker\b|[Ww]orker (?:tcp:\/\/\S+ )?(?:has been )?lost\b|ORTE has lost communication|lost connection to (?:peer|the daemon|a remote)|Connection to the Ray cluster was lost|raylet (?:has )?died|GCS may have been killed/,
+    description: 'A node or worker of the cluster went away (Kubernetes NotReady, Spark executor lost, Dask worker lost, MPI/Ray peers lost).',
   },
   {
     name: 'node-preempted',
@@ -452,7 +561,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'aborted-core-dumped',
     category: C.CRASH,
-    pattern: /Aborted \(core dumped\)|\(core dumped\)|\bSIGABRT\b|terminate called after throwing|by signal[ :"']{0,3}(?:6\b|Aborted\b)|(?:exit ?code|return ?code|exit status)[:= ]{1,3}-6\b/i,
+    pattern: /Aborted \(core dumped\)|\(core dumped\)|\bSIGABRT\b|by signal[ :"']{0,3}(?:6\b|Aborted\b)|(?:exit ?code|return ?code|exit status)[:= ]{1,3}-6\b/i,
     description: 'SIGABRT or another core dump: a deterministic abort.',
   },
   {
@@ -482,6 +591,25 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   },
 
   // ── Backpressure from a service: back off, honour Retry-After. Before network rules: a 503 is a reply, not a broken link. ──
+  {
+    name: 'message-size-limit',
+    category: C.CONFIGURATION,
+    pattern: /(?:Received|received|Sent|sent) message larger than max/,
+    description: 'gRPC refused a message over its size limit: a channel option to raise, not a busy server.',
+  },
+  {
+    name: 'test-worker-crashed',
+    category: C.CRASH,
+    pattern: /node down: Not properly terminated|[Rr]eplacing crashed worker|worker \w+ crashed|Test host process crashed|The active test run was aborted|AsyncEngineDeadError|EngineDeadError|Fatal Python error/,
+    description: 'A test worker or engine process died (pytest-xdist node down, .NET test host crashed, vLLM engine dead).',
+  },
+  {
+    name: 'build-daemon-died',
+    category: C.CRASH,
+    kind: 'resource',
+    pattern: /Jest worker encountered \d+ child process exceptions|Call retries were exceeded|daemon disappeared unexpectedly|daemon has disappeared|Killed signal terminated program|terminated with signal 9|^\[\d+\]\s+\d+ killed\s/m,
+    description: 'A worker or build daemon was killed from outside (usually memory): Jest child processes, the Gradle daemon, cc1plus.',
+  },
   {
     name: 'http-429-too-many-requests',
     category: C.OVERLOAD,
@@ -516,10 +644,23 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
 
   // ── Network. Timeouts first: "connect ETIMEDOUT" is a timeout, not a refused connection. ──
   {
+    name: 'cloud-throttling',
+    category: C.OVERLOAD,
+    pattern:
+      /\bThrottling(?:Exception)?\b|Rate exceeded|\bSlowDown\b|\bServerBusy\b|server is busy|busier than usual|too many clients|max number of clients reached|MaxStartups|remaining connection slots are reserved|Quota exceeded for quota metric|per minute|\bRequestLimitExceeded\b|TooManyRequests|ProvisionedThroughputExceeded|(?:user)?[Rr]ateLimitExceeded|\b(?:HTTP|status|code|error|Error)[ :]{0,3}503\b|\b503 (?:Server Error|Service)|Backend is unhealthy/,
+    description: 'A service throttles or is busy (AWS Throttling/SlowDown, GCP rateLimitExceeded, Azure ServerBusy, database connection slots, HTTP 503).',
+  },
+  {
     name: 'nccl-watchdog-timeout',
     category: C.TIMEOUT,
     pattern: /Watchdog caught collective operation timeout|watchdog got stuck|collective operation timeout|NCCL[^\n]{0,60}timed out/i,
     description: 'A NCCL collective did not finish in time (a rank hung or the interconnect stalled).',
+  },
+  {
+    name: 'collective-peer-exited',
+    category: C.DISCONNECTION,
+    pattern: /remote process exited|failed to connect to (?:testhost|vstest\.console) process|Some NCCL operations have failed or timed out/,
+    description: 'A peer of the job went away (NCCL remote process exited, the .NET test host lost its console).',
   },
   {
     name: 'nccl-system-error',
@@ -556,6 +697,19 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     category: C.TIMEOUT,
     exceptionTypes: ['TimeoutError', 'ReadTimeout', 'ConnectTimeout', 'ReadTimeoutError', 'timeout'],
     description: 'A timeout reported as the exception type.',
+  },
+  {
+    name: 'teardown-leak',
+    category: C.CLEANUP,
+    pattern: /destroy_process_group\(\) was not called|process group has NOT been destroyed|failed to exit gracefully and has been force exited|[Tt]eardown timeout|ResourceWarning: unclosed|did not exit cleanly|State '(?:stop|final)[\w-]*' timed out|Stopping timed out|Processes still around after SIGKILL|Timeout waiting to lock|Open handles? (?:potentially )?keeping Jest from exiting/,
+    description: 'Something a run created was not torn down (process group, worker processes, open files, semaphores).',
+  },
+  {
+    name: 'timeout-hierarchy',
+    category: C.TIMEOUT,
+    pattern:
+      /\b\w*Timeout(?:Error|Exception)\b|\btimed? out\b|(?<![\w.-])[Tt]imeout(?![\w=-])(?!\s*=)|(?<![\w-])TIMEOUT(?![\w=])|Timeout Error|"grpc_status":4\b|waiting for remaining ranks|\bstall(?:ed)? (?:inspector|detected)|has been waiting for|before timing out|within \d+ (?:milli)?seconds/,
+    description: 'Any *TimeoutError, "timed out" or "timeout" not recognised above: something did not answer in time.',
   },
   {
     name: 'connection-refused',
@@ -602,6 +756,13 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'No route to the peer.',
   },
   {
+    name: 'connection-closed',
+    category: C.CONNECTION,
+    pattern:
+      /Connection closed by (?:remote |foreign )?(?:peer|host|server|\d)|Server disconnected|RemoteDisconnected|Remote end closed connection|server closed the connection unexpectedly|ServerDisconnectedError|RemoteProtocolError|ConnectionTerminated|Socket (?:recv|send) (?:failed|error)|socketStartConnect|\bConnect(?:ion)? to [^\n]{1,60} failed|Couldn't connect to server|Could not connect to (?:the )?(?:endpoint|server|host)|EndpointConnectionError|Cannot connect to the Docker daemon|dial (?:unix|tcp) [^\n]{0,80}(?:no such file|connection refused|connect:)|[Cc]ouldn'?t reach|couldn'?t connect to|CONNECTION FAILED|spurious network error|Could not transfer artifact|Could not GET '|Unable to load the service index|\bfetch failed\b|Failed to connect to (?!bus)|Connect failed|\bEPROTO\b|SSL routines|tlsv1 alert|RST_STREAM|StatusCode\.CANCELLED|\b1 CANCELLED\b|MaxRetriesPerRequestError|\bConnectionError\b|connectFullMesh failed|Connection (?:was )?(?:broken|lost|dropped)/,
+    description: 'The connection was closed, reset or never made (peer gone, server disconnected, daemon socket missing, proxy/TLS protocol errors).',
+  },
+  {
     name: 'connection-exception-type',
     category: C.CONNECTION,
     exceptionTypes: ['ConnectionError', 'ConnectionRefusedError', 'ConnectionResetError', 'BrokenPipeError'],
@@ -636,6 +797,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   },
 
   // ── Dependencies: what the test needs is not installed or cannot be resolved. ──
+  {
+    name: 'test-file-not-loadable',
+    category: C.CONFIGURATION,
+    pattern: /cannot load such file -- [^\n]{0,80}(?:spec_helper|_helper\b)|no such file to load -- \/?spec\b|An error occurred while loading \.\/rspec\b|unittest\.loader\.(?:_FailedTest|ModuleImportFailure)|(?:OCI runtime|starting container process caused)[^\n]{0,200}(?:executable file not found|no such file or directory)/,
+    description: 'The runner was pointed at a test file, helper or entrypoint that is not there: the command or the image is wrong.',
+  },
   {
     name: 'python-module-not-found',
     category: C.DEPENDENCY,
@@ -708,6 +875,34 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
 
   // ── Configuration: the spec, the config file or the command line is wrong. Retrying will not help. ──
   {
+    name: 'container-image-not-found',
+    category: C.DEPENDENCY,
+    kind: 'permanent',
+    pattern: /manifest unknown|manifest for \S+ not found|\bErrImagePull\b|\bImagePullBackOff\b|pull access denied|repository does not exist|failed to resolve reference[^\n]{0,200}not found/i,
+    description: 'The container image or tag does not exist (or is not visible) in the registry.',
+  },
+  {
+    name: 'dependency-exception-hierarchy',
+    category: C.DEPENDENCY,
+    pattern:
+      /\b(?:NoClassDefFoundError|ClassNotFoundException|ModuleNotFoundError|ImportError|LoadError|DllNotFoundException|UnsatisfiedLinkError|MissingMethodException|NoSuchMethodError)\b|[Cc]annot find (?:package|module)\b|cannot load such file|no such file to load|undefined symbol:?|Could not load (?:file or assembly|library|dynamic library)|Unable to load any of|LoadLibrary failed|Library not loaded|DLL load failed|Could not find testhost|Failed to create \w+ExecutionProvider|CUDA_PATH is set but/,
+    description: 'Any module/class/library that cannot be found or loaded, in any language (Java, Python, Ruby, .NET, native).',
+  },
+  {
+    name: 'resolver-conflict',
+    category: C.DEPENDENCY,
+    pattern:
+      /UnsatisfiableError|Unsatisfiable|Found conflicts!|PackagesNotFoundError|SolverProblemError|SolveFailure|version solving failed|doesn't match any versions|failed to select a version|Could not resolve all (?:files|artifacts|dependencies)|Could not resolve dependencies for project|Could not find artifact|ArtifactNotFoundException|Couldn't find package|No matching version found|no such package '@|No solution found when resolving|we can conclude that[^\n]{0,200}(?:unsatisfiable|cannot be used)|conflicting requirements|incompatible with (?:each other|the existing)|not available from current channels|Could not find [\w.-]+:[\w.-]+:[\w.-]+/,
+    description: 'A package resolver found no consistent set of versions (conda, mamba, poetry, uv, cargo, gradle, maven, yarn).',
+  },
+  {
+    name: 'native-build-failed',
+    category: C.DEPENDENCY,
+    pattern:
+      /Error building extension|ninja: build stopped|collect2: error: ld returned|\bld(?:\.exe)?: cannot find\b|cannot find -l\S+|fatal error: [\w\/.+-]+\.h: No such file|CMake Error[^\n]{0,80}find_package|Could NOT find \w+|By not providing "Find\w+\.cmake"|has not been built|was not enabled in this build|not compiled with (?:GPU|CUDA|ROCm|MPS) support|subprocess-exited-with-error|Failed building wheel|metadata-generation-failed|legacy-install-failure|does not match the version torch was compiled with|CUDAMismatchException|Version tag does not match|is not compatible with this version of|Serialization assertion|No importer registered for op|Could not find an implementation for the node|No OpKernel was registered|ptxas too old/,
+    description: 'A native extension or build step failed, or installed components do not match (headers, linker, CMake packages, CUDA versions, unsupported ops).',
+  },
+  {
     name: 'cli-unrecognized-arguments',
     category: C.CONFIGURATION,
     pattern: /error: unrecognized arguments:|unrecognized (?:command[- ]line )?option|unknown (?:command[- ]line )?option|Unknown argument|no such option|invalid option\b/i,
@@ -773,6 +968,27 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
       'ConfigCompositionException',
     ],
     description: 'A configuration error reported as the exception type.',
+  },
+  {
+    name: 'credentials-or-access',
+    category: C.CONFIGURATION,
+    pattern:
+      /NoCredentialsError|Unable to locate credentials|DefaultCredentialsError|ClientAuthenticationError|CredentialUnavailableError|[Aa]uthentication failed|[Aa]uthentication (?:is )?required|\bAccessDenied\b|Access Denied|AccessDeniedException|AuthorizationPermissionMismatch|AuthorizationFailure|not authorized to perform|is not authorized|ExpiredToken|token (?:has )?expired|InvalidClientTokenId|SignatureDoesNotMatch|UnauthorizedOperation|\bUnauthorized\b|\bForbidden\b|Permission denied \(publickey|Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|role "[^"\n]+" does not exist|database "[^"\n]+" does not exist|invalid_grant|invalid_client|could not read Username/,
+    description: 'Credentials are missing, expired or lack a permission (cloud SDKs, databases, SSH host keys, git): fix the environment.',
+  },
+  {
+    name: 'no-tests-collected',
+    category: C.CONFIGURATION,
+    pattern:
+      /No tests? (?:found|were executed|is available|to run|ran)\b|No examples found|\bno tests ran\b|collected 0 items|testMatch: |--passWithNoTests|No tests matching|\(Not Run\)|no test files|no test specified|0 tests? (?:collected|executed|run)/i,
+    description: 'The runner found no test to run (pattern selected nothing, wrong path, missing discoverer).',
+  },
+  {
+    name: 'invalid-configuration',
+    category: C.CONFIGURATION,
+    pattern:
+      /Unknown (?:config(?:uration)? )?(?:option|parameter|argument|key|field|property|setting)\b|unknown (?:field|flag|key|option|shorthand flag)\b|unexpected keyword argument|is not a valid (?:option|key|setting)|configuration is invalid|Invalid (?:config(?:uration)?|argument|parameter|value)\b|invalid argument\b|INVALID_ARGUMENT|\bInvalidArgument\b|IllegalArgumentException|IllegalStateException|must be divisible by|is not divisible by|Expected all tensors to be on the same device|UnsupportedClassVersionError|Unsupported class file major version|compiled by a more recent version of the Java Runtime|Unsupported major\.minor version|externally-managed-environment|changed significantly since poetry\.lock|is not consistent with pyproject\.toml|StatusCode\.UNIMPLEMENTED|\b12 UNIMPLEMENTED|code = Unimplemented|status=\d+\/(?:EXEC|NAMESPACE|CHDIR|USER)|Failed at step \w+ spawning|System has not been booted with systemd|Failed to connect to bus|NoWritableEnvsDirError|NotWritableError|Validation Error|Configuration error|Could not locate module [^\n]{0,120}mapped as|Jest encountered an unexpected token|SyntaxError: Unexpected token|CMake Error at|no native function or rule|requires? (?:an? )?(?:argument|parameter)\b|missing required (?:argument|option|field|parameter)|is required but (?:was )?not (?:set|provided)|environment variable [^\n]{0,60}(?:not set|is not defined|missing)/,
+    description: 'The configuration, the arguments or the environment of the run are wrong (unknown options, invalid values, JDK mismatch, stale lock file, missing systemd, bad unit).',
   },
   {
     name: 'permission-denied-exec',
@@ -845,6 +1061,40 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   },
 
   // ── Nothing recognisable in the text: the exit code or signal is all the evidence there is. ──
+  {
+    name: 'runner-report-failed',
+    category: C.EXECUTION,
+    pattern:
+      /\b\d+ failed, \d+ passed\b|\b\d+ passed, \d+ failed\b|=+ \d+ failed\b|^FAIL\t|^FAIL\s+\S+\s+[\d.]+s\s*$|^--- FAIL: |test result: FAILED|^test \S+ \.\.\. FAILED|Tests run: \d+, Failures: \d+, Errors: [1-9]|There (?:were|are) (?:test failures|failing tests)|\b\d+ examples?, [1-9]\d* failures?|Failure\/Error:|^\s*expected:? [^\n]{0,200}\n\s*got:|Test Run Failed|Total tests: \d+[^\n]{0,40}Failed: [1-9]|\bFailed: [1-9]\d*, Passed: \d+|Assert\.\w+ failed|\d+% tests passed, [1-9]\d* tests? failed|The following tests FAILED|\*\*\*Failed\b|\b\d+ tests? FAILED\b|FAILED in \d+ out of \d+|tests pass and \d+ fails? locally|^FAIL: \/\/|FAIL! -- \d+ Passed \| [1-9]\d* Failed|Expected [^\n]{1,120} but (?:was|got|received)|RecursionError|maximum recursion depth exceeded/m,
+    description: "The runner's own report says tests failed: pytest, go test, cargo, Surefire/Gradle, RSpec, .NET, CTest, Bazel, Ginkgo.",
+  },
+  {
+    name: 'uncaught-native-exception',
+    category: C.CRASH,
+    pattern: /terminate called after throwing|terminate called without an active exception/,
+    description: 'A C++ exception nobody caught aborted the process (when its what() named nothing more specific above).',
+  },
+  {
+    name: 'pytest-exit-usage-or-no-tests',
+    category: C.CONFIGURATION,
+    pattern: /pytest|py\.test|deselected|collected \d+ items?|test session starts|no tests ran|INTERNALERROR|usage:/,
+    exitCodes: [2, 3, 4, 5],
+    description: 'pytest exit 2 (interrupted), 3 (internal error), 4 (usage error) or 5 (no tests collected): the run is misconfigured.',
+  },
+  {
+    name: 'pytest-exit-tests-failed',
+    category: C.EXECUTION,
+    pattern: /pytest|py\.test|test session starts|short test summary|\bPASSED\b|\bFAILED\b/,
+    exitCodes: [1],
+    description: 'pytest exit 1: tests were collected and some failed.',
+  },
+  {
+    name: 'cargo-test-exit-101',
+    category: C.EXECUTION,
+    pattern: /cargo|test result|panicked|running \d+ tests?/,
+    exitCodes: [101],
+    description: 'cargo test exits 101 when a test panicked.',
+  },
   {
     name: 'exit-sigill',
     category: C.HW_CAPABILITY,

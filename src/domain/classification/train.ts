@@ -22,9 +22,32 @@ export interface TrainingOptions {
   /** A (category, kind) pair becomes its own label with at least this many examples; else the category's default. */
   minPairCount?: number;
   seed?: number;
+  /**
+   * A feature is learned only if it occurs in at least this many families ("legacy-F" counts as F). Words that
+   * only one tool prints let the model memorise the family instead of the failure; dropping them helps it carry
+   * over to families it has never seen.
+   */
+  minFeatureFamilies?: number;
 }
 
-const DEFAULTS: Required<TrainingOptions> = { epochs: 24, learningRate: 0.5, l2: 1e-5, minPairCount: 3, seed: 9 };
+const DEFAULTS: Required<TrainingOptions> = { epochs: 16, learningRate: 0.2, l2: 1e-4, minPairCount: 3, seed: 9, minFeatureFamilies: 2 };
+
+const familyGroupOf = (family: string): string => (family.startsWith('legacy-') ? family.slice('legacy-'.length) : family);
+
+/** Drops from each example the features seen in fewer than `min` families. */
+export function keepSharedFeatures(data: readonly Featurised[], min: number): Featurised[] {
+  if (min <= 1) return [...data];
+  const families = new Map<number, Set<string>>();
+  for (const d of data) {
+    const group = familyGroupOf(d.family);
+    for (const i of d.indices) {
+      let set = families.get(i);
+      if (!set) families.set(i, (set = new Set()));
+      if (set.size < min) set.add(group);
+    }
+  }
+  return data.map((d) => ({ ...d, indices: d.indices.filter((i) => (families.get(i)?.size ?? 0) >= min) }));
+}
 
 /** mulberry32: a small seeded PRNG. */
 function prng(seed: number): () => number {
@@ -77,6 +100,8 @@ export interface Featurised {
   category: string;
   kind: ErrorKind;
   family: string;
+  /** Extra weight, e.g. for examples no rule recognises (what the model will actually be asked). */
+  weight?: number;
 }
 
 export function featurise(examples: readonly TrainingExample[]): Featurised[] {
@@ -87,8 +112,9 @@ export function featurise(examples: readonly TrainingExample[]): Featurised[] {
  * Fits the model. Examples are weighted so each category counts as if it had sqrt(n) examples (a mild balance:
  * rare categories are not drowned, frequent ones keep their prior).
  */
-export function trainModel(data: readonly Featurised[], options: TrainingOptions = {}, threshold = 0): LinearModel {
+export function trainModel(all: readonly Featurised[], options: TrainingOptions = {}, threshold = 0): LinearModel {
   const o = { ...DEFAULTS, ...options };
+  const data = keepSharedFeatures(all, o.minFeatureFamilies);
   const labels = labelSet(data.map((d) => ({ input: {}, category: d.category, kind: d.kind, family: d.family })), o.minPairCount);
   const n = labels.length;
   const weights = new Float64Array(FEATURE_DIM * n);
@@ -99,7 +125,7 @@ export function trainModel(data: readonly Featurised[], options: TrainingOptions
   for (const d of data) perCategory.set(d.category, (perCategory.get(d.category) ?? 0) + 1);
   const meanCount = data.length / Math.max(1, perCategory.size);
   const targets = data.map((d) => labelIndex(labels, d.category, d.kind));
-  const sampleWeight = data.map((d) => Math.min(3, Math.sqrt(meanCount / (perCategory.get(d.category) ?? 1))));
+  const sampleWeight = data.map((d) => Math.min(3, Math.sqrt(meanCount / (perCategory.get(d.category) ?? 1))) * (d.weight ?? 1));
   const order = data.map((_, i) => i);
   const random = prng(o.seed);
   const z = new Float64Array(n);
