@@ -236,7 +236,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'scheduler-insufficient-gpu',
     category: C.HW_AVAILABILITY,
     pattern:
-      /Insufficient (?:[\w.-]+\/)?(?:gpu|GPU|vcuda|gpu-mem|gpu-memory|mig-\S+)|nodes are available:[^\n]{0,300}(?:nvidia\.com|amd\.com|\/gpu|GPU)|Requested node configuration is not available|ReqNodeNotAvail|No available node types can fulfill resource request[^\n]{0,200}GPU|cannot be scheduled right now[^\n]{0,300}GPU|Quota '[\w_]*GPU[\w_]*' exceeded|quota[^\n]{0,120}(?:GPU|gpu)|(?:GPU|gpu|accelerator)[^\n]{0,200}does not have enough resources|does not have enough resources[^\n]{0,200}(?:GPU|gpu|accelerator)/,
+      /Insufficient (?:[\w.-]+\/)?(?:gpu|GPU|vcuda|gpu-mem|gpu-memory|mig-\S+)|nodes are available:[^\n]{0,300}(?:nvidia\.com|amd\.com|\/gpu|GPU)|Requested node configuration is not available|ReqNodeNotAvail|No available node types can fulfill resource request[^\n]{0,200}GPU|cannot be scheduled right now|Quota '[\w_]*GPU[\w_]*' exceeded|quota[^\n]{0,120}(?:GPU|gpu)|(?:GPU|gpu|accelerator)[^\n]{0,200}does not have enough resources|does not have enough resources[^\n]{0,200}(?:GPU|gpu|accelerator)/,
     description: 'The scheduler or the cloud has no GPU to give (FailedScheduling insufficient nvidia.com/gpu, Slurm node configuration, GPU quota or zone stock-out).',
   },
   {
@@ -272,14 +272,14 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     category: C.HW_CAPABILITY,
     kind: 'validation',
     pattern:
-      /no kernel image is available for execution|CUDA capability sm_\d+ is not compatible with the current PyTorch installation|cudaErrorNoKernelImageForDevice|CUDA_ERROR_NO_BINARY_FOR_GPU|invalid device function|not compiled with (?:CUDA|GPU) (?:enabled|support)|Unsupported gpu architecture/i,
+      /no kernel image is available for execution|CUDA capability sm_\d+ is not compatible with the current PyTorch installation|cudaErrorNoKernelImageForDevice|CUDA_ERROR_NO_BINARY_FOR_GPU|invalid device function|Torch not compiled with CUDA enabled|Unsupported gpu architecture|hipErrorNoBinaryForGpu|No compatible code objects? found|HSA_STATUS_ERROR_INVALID_ISA|ptxas fatal\s*: Value 'sm_\d+\w*' is not defined|ptxas does not support CC/i,
     description: 'The binary was not compiled for this GPU architecture: fix the build, another host will not help.',
   },
   {
     name: 'gpu-compute-capability-too-low',
     category: C.HW_CAPABILITY,
     pattern:
-      /only supports (?:Ampere|Hopper|Turing|Volta) GPUs or newer|only supported on GPUs with compute capability|requires? (?:a GPU with )?compute capability|compute capability (?:of at least|[<>]=?|below)|need at least compute capability|CUDA capability [\d. ]+is not supported|Compute Capability is lower than|kernel requires [\d.]+ capability|which is of cuda capability [\d.]+|no longer supports this GPU because it is too old|(?:bf16|bfloat16) is not supported on/i,
+      /only supports (?:Ampere|Hopper|Turing|Volta) GPUs or newer|only supported on GPUs with compute capability|requires? (?:a GPU with )?compute capability|compute capability (?:of at least|[<>]=?|below)|need at least compute capability|CUDA capability [\d. ]+is not supported|Compute Capability is lower than|kernel requires [\d.]+ capability|which is of cuda capability [\d.]+|no longer supports this GPU because it is too old|(?:bf16|bfloat16) is not supported on|does not support (?:bf16|bfloat16|fp8|float8)|(?:bf16|bfloat16)[^\n]{0,60}requires[^\n]{0,60}supported device/i,
     description: 'The device is too old or too small for the code (compute capability, bf16, FlashAttention): needs newer hardware.',
   },
   {
@@ -300,7 +300,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'exec-format-error',
     category: C.HW_CAPABILITY,
     kind: 'validation',
-    pattern: /exec format error|does not match the detected host platform|image platform \([^)\n]{1,40}\) does not match the expected platform|cannot execute binary file/i,
+    pattern: /exec format error|no matching manifest for (?:linux|windows)\/\w+|does not match the detected host platform|image platform \([^)\n]{1,40}\) does not match the expected platform|cannot execute binary file/i,
     description: 'The image or binary was built for another CPU architecture (arm64 vs amd64): fix the build or the platform.',
   },
   {
@@ -447,7 +447,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'out-of-memory-exception-hierarchy',
     category: C.ALLOC,
     pattern:
-      /\b\w*OutOfMemory(?:Error|Exception)\b|\b\w*OutOfMemory\b|\bOOM (?:command|when|error|while)|OUT_OF_(?:DEVICE_|HOST_)?MEMORY\b|\bhipErrorOutOfMemory\b|Failed to allocate (?:memory|request for)|could not be allocated|not enough (?:free )?memory|No available memory for the cache blocks|maximum number of tokens that can be stored in KV cache|ObjectStoreFullError|object store is full|over \d+% (?:full|of the memory)|More than \d+% of the memory|used memory > '?maxmemory|Dst tensor is not initialized|Failed to get convolution algorithm|Metaspace\b/,
+      /\b\w*OutOfMemory(?:Error|Exception)\b|\b\w*OutOfMemory\b|\bOOM (?:command|when|error|while)|OUT_OF_(?:DEVICE_|HOST_)?MEMORY\b|\bhipErrorOutOfMemory\b|Failed to allocate (?:memory|request for)|could not be allocated|not enough (?:free )?memory|No available memory for the cache blocks|maximum number of tokens that can be stored in KV cache|ObjectStoreFullError|object store is full|over \d+% (?:full|of the memory)|More than \d+% of the memory|used memory > '?maxmemory|Dst tensor is not initialized|Failed to get convolution algorithm|Metaspace\b|OUT_OF_RESOURCES\b|memory allocation error|\bout_of_memory\b|exceeded \d+% memory budget|Blas \w+ launch failed|Resource temporarily unavailable|pthread_create failed|can't start new thread|\[Errno 1[12]\]|inotify (?:watch|instance)|max_user_(?:watches|instances)|user limit on the total number of inotify|\boom[_-]kill event/,
     description: 'Any *OutOfMemoryError / OOM / "failed to allocate" from any runtime or library (XPU, HIP, TensorRT, ONNX Runtime, Ray, Redis, JVM).',
   },
   {
@@ -486,7 +486,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'kernel-segfault-line',
     category: C.CRASH,
-    pattern: /\bsegfault at [0-9a-f]+ ip\b|sending SIGSEGV to|general protection(?: fault)? ip:/,
+    pattern: /\bsegfault at [0-9a-f]+ ip\b|\*\*\*Exception: SegFault|Failed to write core dump|state: DEAD\b|Internal Error \(Assertion|Last State:\s+Terminated\s+Reason:\s+Error|Execution default-test of goal [^\n]{0,160}failed|The forked VM terminated without properly saying goodbye|sending SIGSEGV to|general protection(?: fault)? ip:/,
     description: 'The kernel logged a process segfault.',
   },
   {
@@ -514,7 +514,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'heartbeat-timeout',
     category: C.DISCONNECTION,
-    pattern: /heartbeat[^\n]{0,40}time(?:d ?)?out|TIMEOUT_TYPE_HEARTBEAT|missed heartbeats?|lack of heartbeat/i,
+    pattern: /heartbeat[^\n]{0,40}time(?:d ?)?out|TIMEOUT_TYPE_HEARTBEAT|missed (?:too many )?heartbeats?|lack of heartbeat/i,
     description: 'The worker stopped heartbeating (Temporal heartbeat timeout: the worker died or stalled).',
   },
   {
@@ -527,14 +527,14 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'node-not-ready',
     category: C.DISCONNECTION,
-    pattern: /NodeStatusUnknown|Kubelet stopped posting node status|node\.kubernetes\.io\/unreachable|\bNotReady\b|Lost executor \d+|ExecutorLostFailure|\bexecutor lost\b|Rpc client disassociated|\bKilledWorker\b|[Ww]orker (?:tcp:\/\/\S+ )?(?:has been )?lost\b|ORTE has lost communication|lost connection to (?:peer|the daemon|a remote)|Connection to the Ray cluster was lost|raylet (?:has )?died|GCS may have been killed/,
+    pattern: /NodeStatusUnknown|Kubelet stopped posting node status|node\.kubernetes\.io\/unreachable|\bNotReady\b|Lost executor \d+|ExecutorLostFailure|\bexecutor lost\b|Rpc client disassociated|\bKilledWorker\b|[Ww]orker (?:tcp:\/\/\S+ )?(?:has been )?lost\b|ORTE has lost communication|lost connection to (?:peer|the daemon|a remote)|Connection to the Ray cluster was lost|raylet (?:has )?died|GCS may have been killed|Horovod has been shut down|Could not (?:dispatch|receive) a message (?:to|from) the daemon|Server terminated abruptly|NODE_FAIL\b|Node failure on|DUE TO NODE FAILURE/,
     description: 'A node or worker of the cluster went away (Kubernetes NotReady, Spark executor lost, Dask worker lost, MPI/Ray peers lost).',
   },
   {
     name: 'node-preempted',
     category: C.DISCONNECTION,
     pattern:
-      /\b(?:was|been|being|got) preempted\b|DUE TO PREEMPTION|spot instance (?:was )?(?:terminated|interrupted|reclaimed)|Spot Instance (?:interruption|termination)|Host EC2 (?:instance )?Terminated|\binstance[- ]terminated\b|preemption notice/i,
+      /\b(?:was|been|being|got) preempted\b|due to a preemption|DUE TO PREEMPTION|spot instance (?:was )?(?:terminated|interrupted|reclaimed)|Spot Instance (?:interruption|termination)|Host EC2 (?:instance )?Terminated|\binstance[- ]terminated\b|preemption notice/i,
     description: 'The machine was preempted or reclaimed (spot/preemptible VM, scheduler preemption): retry elsewhere.',
   },
 
@@ -613,7 +613,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'http-429-too-many-requests',
     category: C.OVERLOAD,
-    pattern: /Too Many Requests|HTTP\/\d(?:\.\d)? 429\b|status(?: code)?[ :=]{1,3}429\b/i,
+    pattern: /Too Many Requests|HTTP\/\d(?:\.\d)? 429\b|HTTP 429\b|code: 429\b|\b429 (?:Client Error|CLOUDFLARE)|status(?: code)?[ :=]{1,3}429\b/i,
     description: 'HTTP 429 Too Many Requests.',
   },
   {
@@ -701,14 +701,14 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'teardown-leak',
     category: C.CLEANUP,
-    pattern: /destroy_process_group\(\) was not called|process group has NOT been destroyed|failed to exit gracefully and has been force exited|[Tt]eardown timeout|ResourceWarning: unclosed|did not exit cleanly|State '(?:stop|final)[\w-]*' timed out|Stopping timed out|Processes still around after SIGKILL|Timeout waiting to lock|Open handles? (?:potentially )?keeping Jest from exiting/,
+    pattern: /destroy_process_group\(\) was not called|UnmountVolume\.TearDown failed|is currently in use by another process|In use by another client|could not be reset|Unclosed (?:client session|connector)|\(rm_rf\)|Process Group destroyed|process group has NOT been destroyed|failed to exit gracefully and has been force exited|[Tt]eardown timeout|ResourceWarning: unclosed|did not exit cleanly|State '(?:stop|final)[\w-]*' timed out|Stopping timed out|Processes still around after SIGKILL|Timeout waiting to lock|Open handles? (?:potentially )?keeping Jest from exiting/,
     description: 'Something a run created was not torn down (process group, worker processes, open files, semaphores).',
   },
   {
     name: 'timeout-hierarchy',
     category: C.TIMEOUT,
     pattern:
-      /\b\w*Timeout(?:Error|Exception)\b|\btimed? out\b|(?<![\w.-])[Tt]imeout(?![\w=-])(?!\s*=)|(?<![\w-])TIMEOUT(?![\w=])|Timeout Error|"grpc_status":4\b|waiting for remaining ranks|\bstall(?:ed)? (?:inspector|detected)|has been waiting for|before timing out|within \d+ (?:milli)?seconds/,
+      /\b\w*Timeout(?:Error|Exception)\b|\b[Tt]imed? [Oo]ut\b|\w+_TIMEOUT\b|status[ =:]{1,3}504\b|failed to pass monitoredBarrier|No available shared memory broadcast block|DUE TO TIME LIMIT|(?<![\w.-])[Tt]imeout(?![\w=-])(?!\s*=)|(?<![\w-])TIMEOUT(?![\w=])|Timeout Error|"grpc_status":4\b|waiting for remaining ranks|\bstall(?:ed)? (?:inspector|detected)|has been waiting for|before timing out|within \d+ (?:milli)?seconds/,
     description: 'Any *TimeoutError, "timed out" or "timeout" not recognised above: something did not answer in time.',
   },
   {
@@ -733,7 +733,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'dns-resolution-failure',
     category: C.CONNECTION,
     pattern:
-      /Temporary failure in name resolution|Name or service not known|nodename nor servname provided|\bEAI_AGAIN\b|\bENOTFOUND\b|getaddrinfo (?:failed|EAI_\w+|ENOTFOUND)|Could not resolve host|failed to lookup address/i,
+      /Temporary failure in name resolution|Name or service not known|nodename nor servname provided|\bEAI_AGAIN\b|\bENOTFOUND\b|getaddrinfo (?:failed|EAI_\w+|ENOTFOUND)|Could not resolve host|failed to lookup address|UnknownHostException|Unable to resolve host|No address associated with hostname|gethostbyname/i,
     description: 'DNS lookup failed.',
   },
   {
@@ -759,7 +759,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'connection-closed',
     category: C.CONNECTION,
     pattern:
-      /Connection closed by (?:remote |foreign )?(?:peer|host|server|\d)|Server disconnected|RemoteDisconnected|Remote end closed connection|server closed the connection unexpectedly|ServerDisconnectedError|RemoteProtocolError|ConnectionTerminated|Socket (?:recv|send) (?:failed|error)|socketStartConnect|\bConnect(?:ion)? to [^\n]{1,60} failed|Couldn't connect to server|Could not connect to (?:the )?(?:endpoint|server|host)|EndpointConnectionError|Cannot connect to the Docker daemon|dial (?:unix|tcp) [^\n]{0,80}(?:no such file|connection refused|connect:)|[Cc]ouldn'?t reach|couldn'?t connect to|CONNECTION FAILED|spurious network error|Could not transfer artifact|Could not GET '|Unable to load the service index|\bfetch failed\b|Failed to connect to (?!bus)|Connect failed|\bEPROTO\b|SSL routines|tlsv1 alert|RST_STREAM|StatusCode\.CANCELLED|\b1 CANCELLED\b|MaxRetriesPerRequestError|\bConnectionError\b|connectFullMesh failed|Connection (?:was )?(?:broken|lost|dropped)/,
+      /Connection closed by (?:remote |foreign )?(?:peer|host|server|\d)|Server disconnected|RemoteDisconnected|Remote end closed connection|server closed the connection unexpectedly|ServerDisconnectedError|RemoteProtocolError|ConnectionTerminated|Socket (?:recv|send) (?:failed|error)|socketStartConnect|\bConnect(?:ion)? to [^\n]{1,60} failed|Couldn't connect to server|Could not connect to (?:the )?(?:endpoint|server|host)|EndpointConnectionError|Cannot connect to the Docker daemon|dial (?:unix|tcp) [^\n]{0,80}(?:no such file|connection refused|connect:)|[Cc]ouldn'?t reach|couldn'?t connect to|CONNECTION FAILED|spurious network error|Could not transfer artifact|Could not GET '|Unable to load the service index|\bfetch failed\b|Failed to connect to (?!bus)|Connect failed|\bEPROTO\b|SSL routines|tlsv1 alert|RST_STREAM|StatusCode\.CANCELLED|\b1 CANCELLED\b|MaxRetriesPerRequestError|\bConnectionError\b|connectFullMesh failed|Connection (?:was )?(?:broken|lost|dropped)|RendezvousConnectionError|connection to the C10d store has failed|Could not HEAD '|HttpErrorStatusCodeException|Socket closed|returned non-zero exit status 255|retry connect to|the remote end hung up unexpectedly|early EOF|RPC failed; curl \d+|unexpected disconnect while reading sideband|gnutls_handshake\(\) failed|CommClosedError/,
     description: 'The connection was closed, reset or never made (peer gone, server disconnected, daemon socket missing, proxy/TLS protocol errors).',
   },
   {
@@ -892,14 +892,14 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'resolver-conflict',
     category: C.DEPENDENCY,
     pattern:
-      /UnsatisfiableError|Unsatisfiable|Found conflicts!|PackagesNotFoundError|SolverProblemError|SolveFailure|version solving failed|doesn't match any versions|failed to select a version|Could not resolve all (?:files|artifacts|dependencies)|Could not resolve dependencies for project|Could not find artifact|ArtifactNotFoundException|Couldn't find package|No matching version found|no such package '@|No solution found when resolving|we can conclude that[^\n]{0,200}(?:unsatisfiable|cannot be used)|conflicting requirements|incompatible with (?:each other|the existing)|not available from current channels|Could not find [\w.-]+:[\w.-]+:[\w.-]+/,
+      /UnsatisfiableError|Unsatisfiable|Found conflicts!|PackagesNotFoundError|SolverProblemError|SolveFailure|version solving failed|doesn't match any versions|failed to select a version|Could not resolve all (?:files|artifacts|dependencies)|Could not resolve dependencies for project|Could not find artifact|ArtifactNotFoundException|Couldn't find package|No matching version found|no such package '@|No solution found when resolving|we can conclude that[^\n]{0,200}(?:unsatisfiable|cannot be used)|conflicting requirements|incompatible with (?:each other|the existing)|not available from current channels|Could not solve for environment specs|nothing provides [^\n]{1,80} needed by|Could not find [\w.-]+:[\w.-]+:[\w.-]+/,
     description: 'A package resolver found no consistent set of versions (conda, mamba, poetry, uv, cargo, gradle, maven, yarn).',
   },
   {
     name: 'native-build-failed',
     category: C.DEPENDENCY,
     pattern:
-      /Error building extension|ninja: build stopped|collect2: error: ld returned|\bld(?:\.exe)?: cannot find\b|cannot find -l\S+|fatal error: [\w\/.+-]+\.h: No such file|CMake Error[^\n]{0,80}find_package|Could NOT find \w+|By not providing "Find\w+\.cmake"|has not been built|was not enabled in this build|not compiled with (?:GPU|CUDA|ROCm|MPS) support|subprocess-exited-with-error|Failed building wheel|metadata-generation-failed|legacy-install-failure|does not match the version torch was compiled with|CUDAMismatchException|Version tag does not match|is not compatible with this version of|Serialization assertion|No importer registered for op|Could not find an implementation for the node|No OpKernel was registered|ptxas too old/,
+      /Error building extension|ninja: build stopped|collect2: error: ld returned|\bld(?:\.exe)?: cannot find\b|cannot find -l\S+|fatal error: [\w\/.+-]+\.h: No such file|CMake Error[^\n]{0,80}find_package|Could NOT find \w+|By not providing "Find\w+\.cmake"|has not been built|was not enabled in this build|not compiled with (?:GPU|CUDA|ROCm|MPS) support|subprocess-exited-with-error|Failed building wheel|metadata-generation-failed|legacy-install-failure|does not match the version torch was compiled with|CUDAMismatchException|Version tag does not match|is not compatible with this version of|Serialization assertion|No importer registered for op|Could not find an implementation for the node|No OpKernel was registered|ptxas too old|Unable to find installation candidates|Failed to find C compiler|`ptxas` failed with error code|ptxas exited with non-zero|Require cuDNN \d|is not in available provider names|bad interpreter|no required module provides package|cannot find module providing package|missing go\.sum entry/,
     description: 'A native extension or build step failed, or installed components do not match (headers, linker, CMake packages, CUDA versions, unsupported ops).',
   },
   {
@@ -987,7 +987,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'invalid-configuration',
     category: C.CONFIGURATION,
     pattern:
-      /Unknown (?:config(?:uration)? )?(?:option|parameter|argument|key|field|property|setting)\b|unknown (?:field|flag|key|option|shorthand flag)\b|unexpected keyword argument|is not a valid (?:option|key|setting)|configuration is invalid|Invalid (?:config(?:uration)?|argument|parameter|value)\b|invalid argument\b|INVALID_ARGUMENT|\bInvalidArgument\b|IllegalArgumentException|IllegalStateException|must be divisible by|is not divisible by|Expected all tensors to be on the same device|UnsupportedClassVersionError|Unsupported class file major version|compiled by a more recent version of the Java Runtime|Unsupported major\.minor version|externally-managed-environment|changed significantly since poetry\.lock|is not consistent with pyproject\.toml|StatusCode\.UNIMPLEMENTED|\b12 UNIMPLEMENTED|code = Unimplemented|status=\d+\/(?:EXEC|NAMESPACE|CHDIR|USER)|Failed at step \w+ spawning|System has not been booted with systemd|Failed to connect to bus|NoWritableEnvsDirError|NotWritableError|Validation Error|Configuration error|Could not locate module [^\n]{0,120}mapped as|Jest encountered an unexpected token|SyntaxError: Unexpected token|CMake Error at|no native function or rule|requires? (?:an? )?(?:argument|parameter)\b|missing required (?:argument|option|field|parameter)|is required but (?:was )?not (?:set|provided)|environment variable [^\n]{0,60}(?:not set|is not defined|missing)/,
+      /Unknown (?:config(?:uration)? )?(?:option|parameter|argument|key|field|property|setting)\b|unknown (?:field|flag|key|option|shorthand flag)\b|unexpected keyword argument|is not a valid (?:option|key|setting)|configuration is invalid|Invalid (?:config(?:uration)?|argument|parameter|value)\b|invalid argument\b|INVALID_ARGUMENT|\bInvalidArgument\b|IllegalArgumentException|IllegalStateException|must be divisible by|is not divisible by|Expected all tensors to be on the same device|UnsupportedClassVersionError|Unsupported class file major version|compiled by a more recent version of the Java Runtime|Unsupported major\.minor version|externally-managed-environment|changed significantly since poetry\.lock|is not consistent with pyproject\.toml|StatusCode\.UNIMPLEMENTED|\b12 UNIMPLEMENTED|code = Unimplemented|status=\d+\/(?:EXEC|NAMESPACE|CHDIR|USER)|Failed at step \w+ spawning|System has not been booted with systemd|Failed to connect to bus|NoWritableEnvsDirError|NotWritableError|Validation Error|Configuration error|Could not locate module [^\n]{0,120}mapped as|Jest encountered an unexpected token|SyntaxError: Unexpected token|CMake Error at|no native function or rule|requires? (?:an? )?(?:argument|parameter)\b|missing required (?:argument|option|field|parameter)|is required but (?:was )?not (?:set|provided)|environment variable [^\n]{0,60}(?:not set|is not defined|missing)|no targets found beneath|No targets specified and no makefile found|\bSpecNotFound\b|EnvironmentFileNotFound|not been properly configured to use 'conda activate'|has already been added to the list of available package sources|is not supported yet|Invalid (?:account|partition|qos)\b|invalid partition|syntax error near unexpected token|unbound variable|unexpected EOF while looking for matching/,
     description: 'The configuration, the arguments or the environment of the run are wrong (unknown options, invalid values, JDK mismatch, stale lock file, missing systemd, bad unit).',
   },
   {
@@ -1065,8 +1065,14 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'runner-report-failed',
     category: C.EXECUTION,
     pattern:
-      /\b\d+ failed, \d+ passed\b|\b\d+ passed, \d+ failed\b|=+ \d+ failed\b|^FAIL\t|^FAIL\s+\S+\s+[\d.]+s\s*$|^--- FAIL: |test result: FAILED|^test \S+ \.\.\. FAILED|Tests run: \d+, Failures: \d+, Errors: [1-9]|There (?:were|are) (?:test failures|failing tests)|\b\d+ examples?, [1-9]\d* failures?|Failure\/Error:|^\s*expected:? [^\n]{0,200}\n\s*got:|Test Run Failed|Total tests: \d+[^\n]{0,40}Failed: [1-9]|\bFailed: [1-9]\d*, Passed: \d+|Assert\.\w+ failed|\d+% tests passed, [1-9]\d* tests? failed|The following tests FAILED|\*\*\*Failed\b|\b\d+ tests? FAILED\b|FAILED in \d+ out of \d+|tests pass and \d+ fails? locally|^FAIL: \/\/|FAIL! -- \d+ Passed \| [1-9]\d* Failed|Expected [^\n]{1,120} but (?:was|got|received)|RecursionError|maximum recursion depth exceeded/m,
+      /\b\d+ failed, \d+ passed\b|\b\d+ passed, \d+ failed\b|=+ \d+ failed\b|^FAIL\t|^FAIL\s+\S+\s+[\d.]+s\s*$|^--- FAIL: |test result: FAILED|^test \S+ \.\.\. FAILED|Tests run: \d+, Failures: \d+, Errors: [1-9]|There (?:were|are) (?:test failures|failing tests)|\b\d+ examples?, [1-9]\d* failures?|Failure\/Error:|^\s*expected:? [^\n]{0,200}\n\s*got:|Test Run Failed|Total tests: \d+[^\n]{0,40}Failed: [1-9]|\bFailed: [1-9]\d*, Passed: \d+|Assert\.\w+ failed|\d+% tests? passed, [1-9]\d* tests? failed|The following tests FAILED|\*\*\*Failed\b|\b\d+ tests? FAILED\b|FAILED in \d+ out of \d+|tests pass and \d+ fails? locally|^FAIL: \/\/|FAIL! -- \d+ Passed \| [1-9]\d* Failed|Expected [^\n]{1,120} but (?:was|got|received)|RecursionError|maximum recursion depth exceeded|StackOverflowError|Summarizing \d+ Failures?|^\s*Expected\s*(?:<[^>\n]{1,40}>)?\s*:\s[^\n]{0,120}\n?\s*to (?:be|equal|have|contain)|Difference exceeds tolerance|Mismatched outputs|Pass Rate: 0\.0%|\.py [.sxE]*F[.FsxE]* *\[ *\d+%\]/m,
     description: "The runner's own report says tests failed: pytest, go test, cargo, Surefire/Gradle, RSpec, .NET, CTest, Bazel, Ginkgo.",
+  },
+  {
+    name: 'service-exited-with-error',
+    category: C.CRASH,
+    pattern: /Main process exited, code=(?:exited|dumped|killed), status=\d+|control process exited, code=exited,? status=\d+|Failed with result 'exit-code'|entered failed state/,
+    description: 'A systemd unit exited with an error status (after the EXEC/NAMESPACE set-up failures above, which are configuration).',
   },
   {
     name: 'uncaught-native-exception',
