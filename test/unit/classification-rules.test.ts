@@ -59,7 +59,7 @@ const SAMPLES: Record<string, FailureObservation> = {
   'invalid-configuration': { message: 'Error: Unknown config option "testPathPattern" with value "./src/**/spec/"' },
   'runner-report-failed': { message: 'test result: FAILED. 11 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out' },
   'service-exited-with-error': { message: 'systemd[1]: worker.service: Main process exited, code=exited, status=1/FAILURE' },
-  'uncaught-native-exception': { message: "terminate called after throwing an instance of 'std::out_of_range'" },
+  'opaque-failure': { message: 'npm ERR! code ELIFECYCLE\nnpm ERR! errno 1\nnpm ERR! app@1.0.0 test: `node run.js`' },
   'pytest-exit-usage-or-no-tests': { message: '============ 12 deselected in 0.05s ============', exitCode: 5 },
   'pytest-exit-tests-failed': { message: '============ short test summary info ============', exitCode: 1 },
   'cargo-test-exit-101': { message: 'error: test failed, to rerun pass `--lib`\nrunning 3 tests', exitCode: 101 },

@@ -80,6 +80,32 @@ export function modelText(input: ModelInput): string {
   return parts.join('\n');
 }
 
+/**
+ * Concepts of the taxonomy, spelled many ways across tools: a concept feature lets what the model learnt from one
+ * family's wording carry over to another's ("OutOfResources", "ERROR_OUT_OF_DEVICE_MEMORY", "ENOMEM").
+ */
+const CONCEPTS: readonly [RegExp, string][] = [
+  [/out of (?:\w+ )?memory|\boom\b|outofmemory|alloc\w* fail|failed to alloc|memory (?:limit|pressure|exhausted)|enomem|insufficient memory/, 'memory'],
+  [/no space|disk (?:full|quota)|quota exceeded|enospc|edquot|too many open files|emfile|ulimit|rlimit|limit reached/, 'limit'],
+  [/timed? ?out|timeout|deadline|etimedout|did not respond|unresponsive|waiting for/, 'timeout'],
+  [/connection (?:refused|reset|closed|aborted|error|failed|lost)|econn\w+|socket|broken pipe|unreachable|disconnect|peer|handshake|certificate|ssl|tls|dns|resolve host|name resolution/, 'network'],
+  [/heartbeat|marked (?:as )?dead|node (?:lost|died|down|failure)|worker (?:lost|died)|lost (?:connection|worker|executor|node)|preempt|evicted|notready/, 'lost-node'],
+  [/segfault|segmentation|sigsegv|sigabrt|core dumped|fatal error|crash|aborted|sigkill|killed|signal \d+/, 'crash'],
+  [/too many requests|\b429\b|\b503\b|rate.?limit|throttl|busy|overload|capacity|slow ?down/, 'overload'],
+  [/not found|no module|no such|cannot find|could not find|missing|not installed|undefined symbol|cannot load|could not load|unable to load|failed to load/, 'missing'],
+  [/version|incompatible|mismatch|not compatible|requires? \S+ ?[<>=]/, 'version'],
+  [/resolv|conflict|unsatisf|solver|dependenc|requirement/, 'resolver'],
+  [/invalid|unknown|unrecogni[sz]ed|unsupported|not supported|must be|illegal argument|bad value|malformed|expected \w+ but|wrong/, 'invalid'],
+  [/config|option|argument|parameter|setting|flag|environment variable|\.ya?ml|\.toml|\.json/, 'config'],
+  [/permission|denied|unauthori[sz]ed|forbidden|credential|authenticat|access key|token/, 'auth'],
+  [/assert|expected|actual|mismatch|differ|not equal|tolerance|failures?:|\bfailed\b.*\btests?\b|\btests?\b.*\bfailed\b/, 'test-failed'],
+  [/\bgpu\b|cuda|rocm|\bhip\b|\bxpu\b|\bmps\b|\btpu\b|nvidia|nvml|accelerator|device/, 'device'],
+  [/no (?:\w+ )?(?:gpus?|devices?) (?:found|available|detected)|not available|unavailable|busy or unavailable|cannot be scheduled|insufficient/, 'unavailable'],
+  [/compute capability|\bsm_\d+|architecture|instruction|avx|not supported on|does not support|arch/, 'capability'],
+  [/xid|ecc|thermal|temperature|throttled|fallen off|machine check|hardware error|i\/o error/, 'hardware'],
+  [/cleanup|clean up|teardown|tear down|leak|unclosed|not destroyed|busy.*remove|remove.*busy|directory not empty|in use by another/, 'cleanup'],
+];
+
 /** 32-bit FNV-1a. */
 function hash(text: string): number {
   let h = 0x811c9dc5;
@@ -139,6 +165,8 @@ export function featureIndices(input: ModelInput): number[] {
     const padded = `<${word}>`;
     for (let i = 0; i + 4 <= padded.length; i += 1) add(`c:${padded.slice(i, i + 4)}`);
   }
+  const lower = text.toLowerCase();
+  for (const [pattern, concept] of CONCEPTS) if (pattern.test(lower)) add(`k:${concept}`);
   if (input.exitCode !== undefined) {
     add(`exit:${input.exitCode}`);
     add(input.exitCode > 128 && input.exitCode < 160 ? 'exit:signal' : input.exitCode === 0 ? 'exit:zero' : 'exit:other');

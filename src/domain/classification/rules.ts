@@ -118,6 +118,7 @@ const C = {
   EXECUTION: 'TEST_EXECUTION_ERROR',
   DEPENDENCY: 'TEST_DEPENDENCY_ERROR',
   CONFIGURATION: 'TEST_CONFIGURATION_ERROR',
+  UNKNOWN: 'UNKNOWN_ERROR',
 } as const satisfies Record<string, BuiltInCategory>;
 
 /** `Xid (PCI:0000:3b:00): 79,` and `previous Xid 149` alike. */
@@ -284,7 +285,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   },
   {
     name: 'cuda-driver-too-old',
-    category: C.HW_CAPABILITY,
+    category: C.HW_AVAILABILITY,
     pattern: /CUDA driver version is insufficient for CUDA runtime version|cudaErrorInsufficientDriver|driver (?:on your system )?is too old/i,
     description: 'The host driver is older than the CUDA runtime needs.',
   },
@@ -1075,12 +1076,6 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'A systemd unit exited with an error status (after the EXEC/NAMESPACE set-up failures above, which are configuration).',
   },
   {
-    name: 'uncaught-native-exception',
-    category: C.CRASH,
-    pattern: /terminate called after throwing|terminate called without an active exception/,
-    description: 'A C++ exception nobody caught aborted the process (when its what() named nothing more specific above).',
-  },
-  {
     name: 'pytest-exit-usage-or-no-tests',
     category: C.CONFIGURATION,
     pattern: /pytest|py\.test|deselected|collected \d+ items?|test session starts|no tests ran|INTERNALERROR|usage:/,
@@ -1090,7 +1085,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'pytest-exit-tests-failed',
     category: C.EXECUTION,
-    pattern: /pytest|py\.test|test session starts|short test summary|\bPASSED\b|\bFAILED\b/,
+    pattern: /pytest|py\.test|test session starts|short test summary|=+ \d+ (?:passed|failed)\b/,
     exitCodes: [1],
     description: 'pytest exit 1: tests were collected and some failed.',
   },
@@ -1100,6 +1095,13 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     pattern: /cargo|test result|panicked|running \d+ tests?/,
     exitCodes: [101],
     description: 'cargo test exits 101 when a test panicked.',
+  },
+  {
+    name: 'opaque-failure',
+    category: C.UNKNOWN,
+    pattern:
+      /\bInternalError\b|Internal Server Error|internal error has occurred|encountered an internal error|Backend Error|\bELIFECYCLE\b|Exit handler never called|Process (?:completed|exited|finished) with (?:exit )?code [1-9](?!\d)|failed with exit code [1-9](?!\d)|\bChildFailedError\b|Command failed with exit code [1-9](?!\d)|returned non-zero exit status [1-9](?!\d)|exited with (?:code|status) [1-9](?!\d)/,
+    description: 'A wrapper says only that something failed (exit code 1, ELIFECYCLE, HTTP 500 InternalError) and nothing above recognised the cause: one retry, then the dead letter queue.',
   },
   {
     name: 'exit-sigill',
