@@ -36,7 +36,22 @@ export const FLEET_WATCH_EMPTY_CHECKS = 2;
 /** Every class queue a task can wait on. */
 export const CLASS_QUEUES: readonly string[] = [CPU_TASK_QUEUE, ...GPU_MEMORY_TIERS_GB.map(cudaQueueForTier)];
 
-export function createControlActivities(client: Client, notifier?: Notifier) {
+/** The control activities fault injection can make fail (`dtf worker --inject-control NAME,…`). */
+export const CONTROL_ACTIVITY_NAMES = ['listQueueHosts', 'watchQueue', 'notifyDeadLettered'] as const;
+export type ControlActivityName = (typeof CONTROL_ACTIVITY_NAMES)[number];
+
+export function createControlActivities(client: Client, notifier?: Notifier, opts: { failing?: readonly ControlActivityName[] } = {}) {
+  const activities = controlActivities(client, notifier);
+  for (const name of opts.failing ?? []) {
+    // Fault injection: the workflow must degrade to its placement rules, never fail on its own plumbing.
+    (activities as Record<string, unknown>)[name] = async () => {
+      throw new Error(`FAULT INJECTION: control activity ${name} fails (--inject-control)`);
+    };
+  }
+  return activities;
+}
+
+function controlActivities(client: Client, notifier?: Notifier) {
   const namespace = client.options.namespace;
 
   /** One entry per host: its most recent fresh poller (a restarted worker replaces its dead predecessor). */
@@ -159,4 +174,4 @@ export function createControlActivities(client: Client, notifier?: Notifier) {
   };
 }
 
-export type ControlActivities = ReturnType<typeof createControlActivities>;
+export type ControlActivities = ReturnType<typeof controlActivities>;

@@ -3,6 +3,7 @@ import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import { z } from 'zod';
+import { CONTROL_ACTIVITY_NAMES, ControlActivityName } from '../activities/control';
 import { InjectRates, parseInjectOption } from '../activities/fault-injection';
 import { ConnectOptions, connectClient } from '../config/connection';
 import { loadDeploymentConfig } from '../config/deployment';
@@ -110,13 +111,20 @@ export function buildProgram(): Command {
         throw new InvalidArgumentError((err as Error).message);
       }
     })
-    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; cpuTasks: boolean; workDir?: string; config?: string; inject?: InjectRates }, cmd: Command) => {
+    .option('--inject-control <NAME,...>', `fault injection: these control activities fail on this worker (${CONTROL_ACTIVITY_NAMES.join(', ')})`, (v: string) =>
+      v.split(',').map((name) => {
+        if (!(CONTROL_ACTIVITY_NAMES as readonly string[]).includes(name)) throw new InvalidArgumentError(`--inject-control "${name}": expected one of ${CONTROL_ACTIVITY_NAMES.join(', ')}`);
+        return name as ControlActivityName;
+      }),
+    )
+    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; cpuTasks: boolean; workDir?: string; config?: string; inject?: InjectRates; injectControl?: ControlActivityName[] }, cmd: Command) => {
       const worker = await startHostWorker({
         ...connectOpts(cmd),
         hostId: o.hostId,
         simulateGpus: o.simulateGpu,
         maxTasks: o.maxTasks,
         cpuTasks: o.cpuTasks,
+        injectControl: o.injectControl,
         workRoot: o.workDir,
         deployment: loadDeploymentConfig(o.config),
         inject: o.inject,

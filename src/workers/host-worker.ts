@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino, { Logger } from 'pino';
-import { createControlActivities } from '../activities/control';
+import { ControlActivityName, createControlActivities } from '../activities/control';
 import { InjectRates } from '../activities/fault-injection';
 import { sweepLeftovers } from '../activities/saga';
 import { createTaskActivities } from '../activities/task';
@@ -36,6 +36,8 @@ export interface HostWorkerOptions extends ConnectOptions {
   deployment?: DeploymentConfig;
   /** Fault injection for every task this worker runs (chaos testing). */
   inject?: InjectRates;
+  /** Fault injection: these control activities fail on this worker (chaos testing of the workflow's plumbing). */
+  injectControl?: ControlActivityName[];
   /** Serve workflow tasks too (default true); a pure executor host may leave them to others. */
   serveWorkflows?: boolean;
 }
@@ -86,6 +88,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   fs.mkdirSync(workRoot, { recursive: true });
   // Nothing of this host runs yet: undo whatever a crashed predecessor left (workspaces, GPU leases, teardowns).
   await sweepLeftovers(workRoot, log);
+  if (opts.injectControl?.length) log.warn({ injectControl: opts.injectControl }, `FAULT INJECTION IS ON for host ${hardware.hostId}: control activities ${opts.injectControl.join(', ')} fail`);
   if (opts.inject && Object.keys(opts.inject).length) {
     log.warn({ inject: opts.inject }, `FAULT INJECTION IS ON for host ${hardware.hostId}: attempts fail on purpose at these rates`);
   }
@@ -142,7 +145,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
         identity,
         taskQueue: WORKFLOW_TASK_QUEUE,
         ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') }),
-        activities: createControlActivities(client, notifier),
+        activities: createControlActivities(client, notifier, { failing: opts.injectControl }),
         // A workflow whose sticky worker died waits this long before another worker takes its next task: it is on
         // the path from a worker's death to its task's next attempt (the SDK's default is 10 s).
         stickyQueueScheduleToStartTimeout: '1s',

@@ -206,30 +206,33 @@ describe('queue watch', () => {
     await fleet?.stop();
   });
 
-  test('a task on a queue no live worker serves falls back within seconds, not after its placement timeout', async () => {
+  test('a task on a queue no live host serves is told so within seconds, then falls back after its placement timeout', async () => {
     const started = Date.now();
     const result = await runTask(fleet.client, {
       name: 'no-80gb-host',
       command: node('scripts/sleep.js', '0.1'),
       hardware: { class: 'cuda', minGpuMemoryGb: 80, fallback: ['cpu'] },
-      placementTimeoutSeconds: 300,
+      placementTimeoutSeconds: 4,
     });
     expect(result.status).toBe('passed');
     expect(result.queue).toBe('dtf-cpu');
-    expect(result.recoveryLog.find((e) => e.rule === 'queue-has-no-poller')).toMatchObject({
-      action: 'fallback',
-      category: 'HARDWARE_AVAILABILITY_ERROR',
-      queue: 'dtf-cuda-80gb',
-    });
-    expect(Date.now() - started).toBeLessThan(30_000);
+    const told = result.recoveryLog.find((e) => e.action === 'no-eligible-host')!;
+    expect(told).toMatchObject({ queue: 'dtf-cuda-80gb', reason: 'no live host in the fleet serves dtf-cuda-80gb' });
+    const fallback = result.recoveryLog.find((e) => e.action === 'fallback')!;
+    expect(fallback).toMatchObject({ rule: 'no-eligible-host', category: 'HARDWARE_AVAILABILITY_ERROR', queue: 'dtf-cuda-80gb', to: 'dtf-cpu' });
+    // Detected within seconds (the fleet watch looks every 5 s, twice), then the placement timeout of 4 s.
+    expect(Date.parse(told.at) - started).toBeLessThan(15_000);
+    expect(Date.parse(fallback.at) - Date.parse(told.at)).toBeGreaterThanOrEqual(4_000);
+    expect(result.attempts).toBe(1); // waiting burnt no attempt: only the run on CPU counts
   });
 
-  test('a task pinned to a host that is not there ends (no fallback allowed) instead of waiting out its timeout', async () => {
+  test('a task pinned to a host that is not there ends (no fallback allowed) once its placement timeout has passed', async () => {
     const started = Date.now();
-    const result = await runTask(fleet.client, { name: 'pinned-gone', command: ['true'], host: 'no-such-host', placementTimeoutSeconds: 300, deadLetterRetentionSeconds: 0 });
+    const result = await runTask(fleet.client, { name: 'pinned-gone', command: ['true'], host: 'no-such-host', placementTimeoutSeconds: 3, deadLetterRetentionSeconds: 0 });
     expect(result.status).toBe('error');
-    expect(result.recoveryLog.map((e) => e.rule)).toContain('queue-has-no-poller');
+    expect(result.recoveryLog.map((e) => e.rule)).toContain('no-eligible-host');
     expect(result.reason).toMatch(/no eligible host picked the task up on dtf-host-no-such-host/);
+    expect(result.attempts).toBe(0);
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 });
