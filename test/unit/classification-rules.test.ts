@@ -24,6 +24,9 @@ const RULES_ONLY = { model: null } as const;
 
 /** One realistic observation per built-in rule; each must be decided by exactly that rule. */
 const SAMPLES: Record<string, FailureObservation> = {
+  'amdgpu-reset-or-hang': { message: 'amdgpu 0000:03:00.0: amdgpu: GPU reset begin!' },
+  'device-op-unsupported': { message: "NotImplementedError: The operator 'aten::_fft_r2c' is not currently implemented for the MPS device." },
+  'leftover-from-previous-run': { message: "fatal: Unable to create '/work/repo/.git/index.lock': File exists." },
   'machine-check-error': { message: 'kernel: mce: [Hardware Error]: Machine check events logged' },
   'disk-io-error': { message: '[ 415.118808] blk_update_request: I/O error, dev sdb, sector 8192 op 0x0:(READ) flags 0x0' },
   'kernel-hung-task': { message: 'INFO: task jbd2/sda1-8:412 blocked for more than 120 seconds.' },
@@ -542,6 +545,15 @@ describe('JUnit reports', () => {
 
   it('a JUnit report without failures adds nothing', () => {
     expect(classifyFailure({ exitCode: 1, junitXml: report('') }).rule).toBe(UNRECOGNISED_RULE);
+  });
+
+  it('pytest exit 5 (no tests ran, -k selected nothing) is TEST_CONFIGURATION_ERROR/validation, from its text or its JUnit report', () => {
+    const empty = '<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="0" failures="0" skipped="0" tests="0" time="0.01"/></testsuites>';
+    const expected = { category: 'TEST_CONFIGURATION_ERROR', kind: 'validation', decidedBy: 'rule' };
+    expect(classifyFailure({ message: '============ 25 deselected in 0.12s ============', exitCode: 5 })).toMatchObject(expected);
+    expect(classifyFailure({ message: 'collected 25 items / 25 deselected\n\n=== no tests ran in 0.12s ===', exitCode: 5 })).toMatchObject(expected);
+    expect(classifyFailure({ message: 'Error: Process completed with exit code 5.', exitCode: 5, junitXml: empty })).toMatchObject(expected);
+    expect(classifyFailure({ message: 'Error: Process completed with exit code 1.', exitCode: 1 })).toMatchObject({ category: 'UNKNOWN_ERROR', rule: 'opaque-failure' });
   });
 
   it('a JUnit report that ran no test is a configuration error (pytest exit 5, -k selected nothing)', () => {

@@ -253,10 +253,17 @@ export function classifyFailure(
   options: ClassifyOptions = {},
 ): Classification {
   const ev = gatherEvidence(obs);
+  let opaque: Classification | undefined;
   for (const rule of rules) {
     const excerpt = matchRule(rule, ev);
     if (excerpt === undefined) continue;
-    return { category: rule.category, kind: rule.kind, rule: rule.name, decidedBy: 'rule', confidence: 1, ...(excerpt ? { excerpt } : {}) };
+    const decided: Classification = { category: rule.category, kind: rule.kind, rule: rule.name, decidedBy: 'rule', confidence: 1, ...(excerpt ? { excerpt } : {}) };
+    // A rule that only says "it failed" (UNKNOWN_ERROR) yields to the runner's own report, when there is one.
+    if (rule.category === 'UNKNOWN_ERROR' && (ev.junitFailures.length > 0 || ev.junitNoTests)) {
+      opaque = decided;
+      break;
+    }
+    return decided;
   }
   if (ev.junitFailures.length > 0) {
     const first = ev.junitFailures[0];
@@ -273,6 +280,7 @@ export function classifyFailure(
   if (ev.junitNoTests) {
     return { category: 'TEST_CONFIGURATION_ERROR', kind: DEFAULT_KIND.TEST_CONFIGURATION_ERROR, rule: JUNIT_NO_TESTS_RULE, decidedBy: 'rule', confidence: 1 };
   }
+  if (opaque) return opaque;
   const model = options.model === undefined ? defaultModel() : options.model;
   const guess = model
     ? predict(model, {

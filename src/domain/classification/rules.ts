@@ -189,8 +189,14 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'interconnect-completion-error',
     category: C.HW_PERFORMANCE,
-    pattern: /Got completion from peer[^\n]{0,80}(?:with error|status=)|\bIBV_WC_\w+_ERR\b|RETRY_EXC_ERR|transport retry counter exceeded/,
+    pattern: /Got completion from peer[^\n]{0,80}(?:with error|status=)|\bIBV_WC_\w+_ERR\b|RETRY_EXC_ERR|[Tt]ransport retry count(?:er)? exceeded/,
     description: 'InfiniBand/RoCE work completions fail (link or NIC trouble on the host).',
+  },
+  {
+    name: 'amdgpu-reset-or-hang',
+    category: C.HW_PERFORMANCE,
+    pattern: /amdgpu[^\n]{0,80}(?:GPU reset|ring \S+ timeout|job timed? ?out|GPU fault detected|VM_L2_PROTECTION_FAULT)|amdgpu_job_timedout|GPU reset begin|HW_EXCEPTION|GPU Hang/i,
+    description: 'The AMD kernel driver reset a hung GPU or logged a GPU fault: a sick device or driver.',
   },
   {
     name: 'gpu-reset-required',
@@ -286,7 +292,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'cuda-driver-too-old',
     category: C.HW_AVAILABILITY,
-    pattern: /CUDA driver version is insufficient for CUDA runtime version|cudaErrorInsufficientDriver|driver (?:on your system )?is too old/i,
+    pattern: /CUDA driver version is insufficient for CUDA runtime version|cudaErrorInsufficientDriver|unsatisfied condition: cuda ?>=|driver (?:on your system )?is too old/i,
     description: 'The host driver is older than the CUDA runtime needs.',
   },
   {
@@ -322,6 +328,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     category: C.HW_CAPABILITY,
     pattern: /compiled to use (?:AVX\w*|SSE[\d.]*|FMA)[^\n]{0,40}instructions, but these aren't available|trap invalid opcode|(?<!an )\billegal instruction\b(?! was encountered)/i,
     description: 'The CPU lacks instructions the binary was built for (AVX/AVX2 on an old CPU or a VM that hides them).',
+  },
+  {
+    name: 'device-op-unsupported',
+    category: C.HW_CAPABILITY,
+    pattern: /not (?:currently )?implemented for the '?(?:MPS|XPU|HIP|TPU)'? device|MPS framework doesn't support|(?:is )?not supported (?:on|by) (?:the )?(?:MPS|XPU|TPU)\b|not supported on this (?:device|GPU|platform)/,
+    description: 'An operation or dtype is not available on this accelerator backend (MPS, XPU, TPU): another device type runs it.',
   },
   {
     name: 'gpu-oom-pytorch',
@@ -371,7 +383,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'host-oom-kernel-killer',
     category: C.ALLOC,
     pattern:
-      /Out of memory: Kill(?:ed)? process|\boom-kill:|invoked oom-killer|Memory cgroup out of memory|Memory cgroup stats for|\bOOMKilled\b(?!"?:? ?false)|\bOOM Killed\b|systemd-oomd|\boom_reaper\b|Killed process \d+ \(|killed due to (?:memory pressure|the node running low on memory)|exceeding memory limits/,
+      /Out of memory: Kill(?:ed)? process|\boom-kill:|invoked oom-killer|Memory cgroup out of memory|Memory cgroup stats for|\bOOMKilled\b(?!"?:? ?false)|\bOOM Killed\b|systemd-oomd|\boom_reaper\b|Killed process \d+ \(|killed due to (?:memory pressure|the node running low on memory)|exceeding memory limits|[Ee]xceeded (?:job |step )?memory limit/,
     description: 'The Linux OOM killer (or a cgroup limit) killed the process.',
   },
   {
@@ -467,7 +479,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'cuda-illegal-memory-access',
     category: C.CRASH,
-    pattern: /illegal memory access was encountered|cudaErrorIllegalAddress|CUDA_ERROR_ILLEGAL_ADDRESS|misaligned address|unspecified launch failure/i,
+    pattern: /illegal memory access was encountered|cudaErrorIllegalAddress|hipErrorIllegalAddress|Memory access fault by GPU node|HSA_STATUS_ERROR_(?:MEMORY_APERTURE_VIOLATION|EXCEPTION)|CUDA_ERROR_ILLEGAL_ADDRESS|misaligned address|unspecified launch failure/i,
     description: 'A CUDA kernel accessed invalid memory.',
   },
   {
@@ -569,7 +581,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'killed-by-sigkill',
     category: C.CRASH,
     kind: 'resource',
-    pattern: /(?:failed|killed|terminated|exited|interrupted) (?:with|by) signal[ :"']{0,3}(?:9\b|SIGKILL|KILL\b|Killed\b)|(?:exit ?code|return ?code|exit status)[:= ]{1,3}-9\b/i,
+    pattern: /(?:failed|killed|terminated|exited|interrupted) (?:with|by|on) signal[ :"']{0,3}(?:9\b|SIGKILL|KILL\b|Killed\b)|(?:exit ?code|return ?code|exit status)[:= ]{1,3}-9\b/i,
     description: 'SIGKILL named in the output (OOM killer or a supervisor): another host may succeed.',
   },
   {
@@ -721,7 +733,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'connection-reset',
     category: C.CONNECTION,
-    pattern: /\bECONNRESET\b|Connection reset by peer|ConnectionResetError|socket hang up|Connection aborted|\bECONNABORTED\b/i,
+    pattern: /\bECONNRESET\b|Connection reset by (?:remote )?peer|ConnectionResetError|socket hang up|Connection aborted|\bECONNABORTED\b/i,
     description: 'The peer reset or aborted the connection (ECONNRESET, socket hang up).',
   },
   {
@@ -753,14 +765,14 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'network-unreachable',
     category: C.CONNECTION,
-    pattern: /Network is unreachable|No route to host|\bENETUNREACH\b|\bEHOSTUNREACH\b|NewConnectionError|Failed to establish a new connection/i,
+    pattern: /Network is unreachable|No route to host|Destination is unreachable|\bENETUNREACH\b|\bEHOSTUNREACH\b|NewConnectionError|Failed to establish a new connection/i,
     description: 'No route to the peer.',
   },
   {
     name: 'connection-closed',
     category: C.CONNECTION,
     pattern:
-      /Connection closed by (?:remote |foreign )?(?:peer|host|server|\d)|Server disconnected|RemoteDisconnected|Remote end closed connection|server closed the connection unexpectedly|ServerDisconnectedError|RemoteProtocolError|ConnectionTerminated|Socket (?:recv|send) (?:failed|error)|socketStartConnect|\bConnect(?:ion)? to [^\n]{1,60} failed|Couldn't connect to server|Could not connect to (?:the )?(?:endpoint|server|host)|EndpointConnectionError|Cannot connect to the Docker daemon|dial (?:unix|tcp) [^\n]{0,80}(?:no such file|connection refused|connect:)|[Cc]ouldn'?t reach|couldn'?t connect to|CONNECTION FAILED|spurious network error|Could not transfer artifact|Could not GET '|Unable to load the service index|\bfetch failed\b|Failed to connect to (?!bus)|Connect failed|\bEPROTO\b|SSL routines|tlsv1 alert|RST_STREAM|StatusCode\.CANCELLED|\b1 CANCELLED\b|MaxRetriesPerRequestError|\bConnectionError\b|connectFullMesh failed|Connection (?:was )?(?:broken|lost|dropped)|RendezvousConnectionError|connection to the C10d store has failed|Could not HEAD '|HttpErrorStatusCodeException|Socket closed|returned non-zero exit status 255|retry connect to|the remote end hung up unexpectedly|early EOF|RPC failed; curl \d+|unexpected disconnect while reading sideband|gnutls_handshake\(\) failed|CommClosedError/,
+      /Connection closed by (?:remote |foreign )?(?:peer|host|server|\d)|Server disconnected|RemoteDisconnected|Remote end closed connection|server closed the connection unexpectedly|ServerDisconnectedError|RemoteProtocolError|ConnectionTerminated|Socket (?:recv|send) (?:failed|error)|socketStartConnect|\bConnect(?:ion)? to [^\n]{1,60} failed|Couldn't connect to server|Could not connect to (?:the )?(?:endpoint|server|host)|EndpointConnectionError|Cannot connect to the Docker daemon|dial (?:unix|tcp) [^\n]{0,80}(?:no such file|connection refused|connect:)|[Cc]ouldn'?t reach|couldn'?t connect to|CONNECTION FAILED|spurious network error|Could not transfer artifact|Could not GET '|Unable to load the service index|\bfetch failed\b|Failed to connect to (?!bus)|Connect failed|\bEPROTO\b|SSL routines|tlsv1 alert|RST_STREAM|StatusCode\.CANCELLED|\b1 CANCELLED\b|MaxRetriesPerRequestError|\bConnectionError\b|connectFullMesh failed|Connection (?:was )?(?:broken|lost|dropped)|RendezvousConnectionError|connection to the C10d store has failed|Could not HEAD '|HttpErrorStatusCodeException|Socket closed|returned non-zero exit status 255|retry connect to|the remote end hung up unexpectedly|early EOF|The requested URL returned error: 5\d\d|RPC failed; curl \d+|unexpected disconnect while reading sideband|gnutls_handshake\(\) failed|CommClosedError/,
     description: 'The connection was closed, reset or never made (peer gone, server disconnected, daemon socket missing, proxy/TLS protocol errors).',
   },
   {
@@ -777,6 +789,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     pattern:
       /(?:cannot remove|failed to remove|unable to remove|umount|unmount|rmdir|unlinkat|rename)[^\n]{0,300}(?:Device or resource busy|device is busy|Device busy|Device is Busy|target is busy)|target is busy|umount: [^\n]{0,200}: device is busy|(?:OSError|IOError|PermissionError): \[Errno 16\] Device or resource busy|\.nfs[0-9a-f]{8,}[^\n]{0,40}(?:busy|Directory not empty)/i,
     description: 'Removing or unmounting failed because something still holds the mount or file (EBUSY, NFS .nfsXXXX silly-renames).',
+  },
+  {
+    name: 'leftover-from-previous-run',
+    category: C.CLEANUP,
+    pattern: /Unable to create '[^'\n]{1,200}\.lock': File exists|\bindex\.lock\b[^\n]{0,80}(?:exists|Another git process)|failed to reserve container name|is reserved for [\w\s]{0,20}\b[0-9a-f]{12,}|[Cc]onflict\. The container name [^\n]{0,120} is already in use|destination path '[^'\n]{1,200}' already exists and is not an empty directory|address already in use|\bEADDRINUSE\b/,
+    description: 'What a previous run left behind is in the way (stale lock file, container name taken, workspace not emptied, port still bound).',
   },
   {
     name: 'directory-not-empty',
@@ -893,7 +911,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'resolver-conflict',
     category: C.DEPENDENCY,
     pattern:
-      /UnsatisfiableError|Unsatisfiable|Found conflicts!|PackagesNotFoundError|SolverProblemError|SolveFailure|version solving failed|doesn't match any versions|failed to select a version|Could not resolve all (?:files|artifacts|dependencies)|Could not resolve dependencies for project|Could not find artifact|ArtifactNotFoundException|Couldn't find package|No matching version found|no such package '@|No solution found when resolving|we can conclude that[^\n]{0,200}(?:unsatisfiable|cannot be used)|conflicting requirements|incompatible with (?:each other|the existing)|not available from current channels|Could not solve for environment specs|nothing provides [^\n]{1,80} needed by|Could not find [\w.-]+:[\w.-]+:[\w.-]+/,
+      /UnsatisfiableError|Unsatisfiable|Found conflicts!|PackagesNotFoundError|SolverProblemError|SolveFailure|version solving failed|doesn't match any versions|failed to select a version|Could not resolve all (?:files|artifacts|dependencies)|Could not resolve dependencies for project|Could not find artifact|ArtifactNotFoundException|Couldn't find package|No matching version found|no such package '@|No solution found when resolving|we can conclude that[^\n]{0,200}(?:unsatisfiable|cannot be used)|conflicting requirements|incompatible with (?:each other|the existing)|not available from current channels|Could not solve for environment specs|The following packages? (?:are|is) incompatible|nothing provides [^\n]{1,80} needed by|Could not find [\w.-]+:[\w.-]+:[\w.-]+/,
     description: 'A package resolver found no consistent set of versions (conda, mamba, poetry, uv, cargo, gradle, maven, yarn).',
   },
   {
@@ -988,7 +1006,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'invalid-configuration',
     category: C.CONFIGURATION,
     pattern:
-      /Unknown (?:config(?:uration)? )?(?:option|parameter|argument|key|field|property|setting)\b|unknown (?:field|flag|key|option|shorthand flag)\b|unexpected keyword argument|is not a valid (?:option|key|setting)|configuration is invalid|Invalid (?:config(?:uration)?|argument|parameter|value)\b|invalid argument\b|INVALID_ARGUMENT|\bInvalidArgument\b|IllegalArgumentException|IllegalStateException|must be divisible by|is not divisible by|Expected all tensors to be on the same device|UnsupportedClassVersionError|Unsupported class file major version|compiled by a more recent version of the Java Runtime|Unsupported major\.minor version|externally-managed-environment|changed significantly since poetry\.lock|is not consistent with pyproject\.toml|StatusCode\.UNIMPLEMENTED|\b12 UNIMPLEMENTED|code = Unimplemented|status=\d+\/(?:EXEC|NAMESPACE|CHDIR|USER)|Failed at step \w+ spawning|System has not been booted with systemd|Failed to connect to bus|NoWritableEnvsDirError|NotWritableError|Validation Error|Configuration error|Could not locate module [^\n]{0,120}mapped as|Jest encountered an unexpected token|SyntaxError: Unexpected token|CMake Error at|no native function or rule|requires? (?:an? )?(?:argument|parameter)\b|missing required (?:argument|option|field|parameter)|is required but (?:was )?not (?:set|provided)|environment variable [^\n]{0,60}(?:not set|is not defined|missing)|no targets found beneath|No targets specified and no makefile found|\bSpecNotFound\b|EnvironmentFileNotFound|not been properly configured to use 'conda activate'|has already been added to the list of available package sources|is not supported yet|Invalid (?:account|partition|qos)\b|invalid partition|syntax error near unexpected token|unbound variable|unexpected EOF while looking for matching/,
+      /Unknown (?:config(?:uration)? )?(?:option|parameter|argument|key|field|property|setting)\b|unknown (?:field|flag|key|option|shorthand flag)\b|unexpected keyword argument|is not a valid (?:option|key|setting)|configuration is invalid|Invalid (?:config(?:uration)?|argument|parameter|value)\b|invalid argument\b|INVALID_ARGUMENT|\bInvalidArgument\b|IllegalArgumentException|IllegalStateException|must be divisible by|is not divisible by|Expected all tensors to be on the same device|UnsupportedClassVersionError|Unsupported class file major version|compiled by a more recent version of the Java Runtime|Unsupported major\.minor version|externally-managed-environment|changed significantly since poetry\.lock|is not consistent with pyproject\.toml|StatusCode\.UNIMPLEMENTED|\b12 UNIMPLEMENTED|code = Unimplemented|status=\d+\/(?:EXEC|NAMESPACE|CHDIR|USER)|Failed at step \w+ spawning|System has not been booted with systemd|Failed to connect to bus|NoWritableEnvsDirError|NotWritableError|Validation Error|Configuration error|Could not locate module [^\n]{0,120}mapped as|Jest encountered an unexpected token|SyntaxError: Unexpected token|CMake Error at|no native function or rule|requires? (?:an? )?(?:argument|parameter)\b|missing required (?:argument|option|field|parameter)|is required but (?:was )?not (?:set|provided)|environment variable [^\n]{0,60}(?:not set|is not defined|missing)|no targets found beneath|No targets specified and no makefile found|\bSpecNotFound\b|EnvironmentFileNotFound|not been properly configured to use 'conda activate'|has already been added to the list of available package sources|is not supported yet|Invalid (?:account|partition|qos)\b|invalid partition|syntax error near unexpected token|unbound variable|unexpected EOF while looking for matching|[Rr]epository (?:'[^'\n]{1,200}' )?not found|error: pathspec '[^'\n]{1,200}' did not match|couldn't find remote ref|[Rr]emote branch \S+ not found|reference is not a tree|The requested URL returned error: 40[134]|go: cannot find main module|go\.mod file not found|no Go files in|No virtual environment found|Failed to parse:? `?[\w./-]*(?:pyproject\.toml|uv\.lock|setup\.cfg|requirements[\w.-]*\.txt)|% \w*(?:size|degree|world|parallel)\w* == 0|Requested time limit is invalid|is invalid\b|specified more than once/,
     description: 'The configuration, the arguments or the environment of the run are wrong (unknown options, invalid values, JDK mismatch, stale lock file, missing systemd, bad unit).',
   },
   {
