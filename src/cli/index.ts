@@ -83,9 +83,10 @@ export function buildProgram(): Command {
     .option('--ip <ip>', 'address to bind', '127.0.0.1')
     .option('--db-filename <file>', 'persist state in this SQLite file (default: in memory)')
     .option('--headless', 'no Web UI')
-    .action(async (o: { port: number; uiPort?: number; ip: string; dbFilename?: string; headless?: boolean }) => {
-      const server = await startDevServer({ host: o.ip, port: o.port, uiPort: o.uiPort, dbFilename: o.dbFilename, headless: o.headless, log: (m) => console.error(m) });
-      console.log(`Temporal dev server on ${server.address}${server.uiUrl ? `; Web UI at ${server.uiUrl}` : ''}`);
+    .option('--metrics-port <port>', 'serve the server\'s Prometheus metrics (request counters per operation) on this port', positiveInt('--metrics-port'))
+    .action(async (o: { port: number; uiPort?: number; ip: string; dbFilename?: string; headless?: boolean; metricsPort?: number }) => {
+      const server = await startDevServer({ host: o.ip, port: o.port, uiPort: o.uiPort, dbFilename: o.dbFilename, headless: o.headless, metricsPort: o.metricsPort, log: (m) => console.error(m) });
+      console.log(`Temporal dev server on ${server.address}${server.uiUrl ? `; Web UI at ${server.uiUrl}` : ''}${server.metricsUrl ? `; metrics at ${server.metricsUrl}` : ''}`);
       console.log('Ctrl-C to stop.');
       const stop = () => void server.stop().then(() => process.exit(0));
       process.once('SIGINT', stop);

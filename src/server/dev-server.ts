@@ -18,11 +18,15 @@ export interface DevServerOptions {
   log?: (msg: string) => void;
   /** Where the server's own output goes; default: discarded. */
   logFile?: string;
+  /** Serve the server's own Prometheus metrics (request counters per operation, latencies) on this port. */
+  metricsPort?: number;
 }
 
 export interface DevServer {
   address: string;
   uiUrl?: string;
+  /** `http://host:port/metrics` when started with metricsPort. */
+  metricsUrl?: string;
   process: ChildProcess;
   stop(): Promise<void>;
 }
@@ -47,6 +51,7 @@ export function devServerArgs(opts: DevServerOptions): string[] {
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort ?? (opts.port ?? 7233) + 1000), '--ui-disable-news-fetch');
   if (opts.dbFilename) args.push('--db-filename', opts.dbFilename);
+  if (opts.metricsPort) args.push('--metrics-port', String(opts.metricsPort));
   if (opts.namespace && opts.namespace !== 'default') args.push('--namespace', opts.namespace);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   args.push(...dynamicConfigFlags());
@@ -100,6 +105,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   return {
     address: `${host}:${port}`,
     uiUrl,
+    metricsUrl: opts.metricsPort ? `http://${host}:${opts.metricsPort}/metrics` : undefined,
     process: child,
     stop: () =>
       new Promise<void>((resolve) => {
@@ -112,4 +118,19 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** Frontend requests per operation, read from the server's own Prometheus counters (`service_requests`). */
+export async function serverRequestCounts(metricsUrl: string): Promise<Map<string, number>> {
+  const res = await fetch(metricsUrl);
+  if (!res.ok) throw new Error(`${metricsUrl}: HTTP ${res.status}`);
+  const counts = new Map<string, number>();
+  for (const line of (await res.text()).split('\n')) {
+    if (!line.startsWith('service_requests{')) continue;
+    const labels = line.slice(line.indexOf('{') + 1, line.lastIndexOf('}'));
+    if (!/service_name="frontend"/.test(labels)) continue;
+    const operation = /operation="([^"]+)"/.exec(labels)?.[1] ?? '?';
+    counts.set(operation, (counts.get(operation) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return counts;
 }
