@@ -1,5 +1,5 @@
 /**
- * Chaos at scale: the test suite's chaos run (src/chaos/chaos-run.ts) with a larger batch. Own server on a free
+ * Chaos at scale: the test suite's chaos run (bench/chaos-run.ts) with a larger batch. Own server on a free
  * port with a --db-filename, real worker processes, mixed injected faults, one worker SIGKILLed and the server
  * restarted mid-run. Prints progress, the figures, then as its last line one JSON object. Exits 1 when a task was
  * lost or something was left on a host.
@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { formatChaosReport, runChaos } from '../src/chaos/chaos-run';
+import { formatChaosReport, runChaos } from './chaos-run';
 import { REPO_ROOT } from '../src/server/temporal-cli';
 
 function arg(name: string): string | undefined {

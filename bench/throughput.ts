@@ -1,7 +1,7 @@
 /**
  * Throughput: N trivial tasks (`true`) through dtf and through a bare Temporal workflow+activity, on one local
  * server in one run, same concurrency. Prints tasks/s for both and the ratio; last line is JSON.
- * Usage: node dist/bench/throughput.js [--tasks N] [--concurrency C] [--address host:port]
+ * Usage: node dist/bench/throughput.js [--tasks N per round] [--rounds R] [--concurrency C] [--address host:port]
  */
 import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
@@ -33,7 +33,8 @@ async function timeIt(fn: () => Promise<void>): Promise<number> {
 }
 
 async function main() {
-  const tasks = arg('tasks', 200);
+  const tasks = arg('tasks', 100);
+  const rounds = arg('rounds', 5);
   const concurrency = arg('concurrency', 20);
   const trueBin = '/bin/true';
   const addressArg = process.argv.indexOf('--address');
@@ -76,18 +77,33 @@ async function main() {
     );
   };
 
-  // Warm-up (bundle load, connections, caches), then alternate so neither side gets the warmer server.
+  // Warm-up (bundle load, connections, caches), then rounds that alternate which side goes first, so that neither
+  // gets the warmer server; the median round is the figure (this 2-core machine is noisy).
   await runBare(10);
   await runDtf(10);
+  const ratios: number[] = [];
   let bareSeconds = 0;
   let dtfSeconds = 0;
-  for (const half of [Math.floor(tasks / 2), tasks - Math.floor(tasks / 2)]) {
-    bareSeconds += await runBare(half);
-    dtfSeconds += await runDtf(half);
+  for (let round = 0; round < rounds; round += 1) {
+    let b: number;
+    let d: number;
+    if (round % 2 === 0) {
+      b = await runBare(tasks);
+      d = await runDtf(tasks);
+    } else {
+      d = await runDtf(tasks);
+      b = await runBare(tasks);
+    }
+    bareSeconds += b;
+    dtfSeconds += d;
+    ratios.push(b / d);
+    console.log(`[bench] round ${round + 1}: bare ${(tasks / b).toFixed(1)} tasks/s, dtf ${(tasks / d).toFixed(1)} tasks/s, ratio ${(b / d).toFixed(3)}`);
   }
-  const bareTasksPerSecond = tasks / bareSeconds;
-  const dtfTasksPerSecond = tasks / dtfSeconds;
-  console.log(`[bench] ${tasks} tasks, concurrency ${concurrency}`);
+  const sorted = [...ratios].sort((x, y) => x - y);
+  const medianRatio = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  const bareTasksPerSecond = (tasks * rounds) / bareSeconds;
+  const dtfTasksPerSecond = (tasks * rounds) / dtfSeconds;
+  console.log(`[bench] ${rounds} rounds of ${tasks} tasks, concurrency ${concurrency}`);
   console.log(`[bench] bare Temporal: ${bareTasksPerSecond.toFixed(1)} tasks/s (${bareSeconds.toFixed(2)} s)`);
   console.log(`[bench] dtf:           ${dtfTasksPerSecond.toFixed(1)} tasks/s (${dtfSeconds.toFixed(2)} s)`);
   bare.shutdown();
@@ -95,7 +111,15 @@ async function main() {
   await dtfWorker.shutdown();
   await client.connection.close();
   await fleet.stop();
-  console.log(JSON.stringify({ dtfTasksPerSecond: round(dtfTasksPerSecond), bareTasksPerSecond: round(bareTasksPerSecond), ratio: round(dtfTasksPerSecond / bareTasksPerSecond, 3) }));
+  console.log(
+    JSON.stringify({
+      dtfTasksPerSecond: round(dtfTasksPerSecond),
+      bareTasksPerSecond: round(bareTasksPerSecond),
+      ratio: round(dtfTasksPerSecond / bareTasksPerSecond, 3),
+      medianRatio: round(medianRatio, 3),
+      ratios: ratios.map((r) => round(r, 3)),
+    }),
+  );
 }
 
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;

@@ -97,6 +97,30 @@ function controlActivities(client: Client, notifier?: Notifier) {
     },
 
     /**
+     * Why a task waits on `queue`, for people: live hosts that could take it, and the queue's backlog (Temporal's
+     * approximate count, cached by the server for a few seconds). Called on demand (`dtf status`), never on a timer.
+     */
+    async describeWait(queue: string): Promise<{ eligibleHosts: string[]; backlog?: number; reason: string }> {
+      const [onQueue, alive, stats] = await Promise.all([
+        pollingHosts(queue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+        pollingHosts(WORKFLOW_TASK_QUEUE, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+        client.workflowService
+          .describeTaskQueue({ namespace, taskQueue: { name: queue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL }, taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY, reportStats: true })
+          .catch(() => undefined),
+      ]);
+      const eligibleHosts = [...new Set([...onQueue.map((h) => h.hostId), ...alive.filter((h) => hostServesQueue(h, queue)).map((h) => h.hostId)])].sort();
+      const backlogCount = stats?.stats?.approximateBacklogCount;
+      const backlog = backlogCount === undefined || backlogCount === null ? undefined : Number(backlogCount);
+      const polling = new Set(onQueue.map((h) => h.hostId));
+      const busy = eligibleHosts.filter((h) => !polling.has(h));
+      const n = eligibleHosts.length;
+      const busyText = busy.length === 0 ? '' : busy.length === n ? (n > 1 ? ', all busy' : ', busy') : `, ${busy.length} busy`;
+      const hosts = n === 0 ? 'no live host can take it' : `${n} eligible host${n > 1 ? 's' : ''} (${eligibleHosts.join(', ')})${busyText}`;
+      const ahead = backlog !== undefined && backlog > 1 ? `; about ${backlog - 1} task${backlog - 1 > 1 ? 's' : ''} ahead on ${queue}` : '';
+      return { eligibleHosts, backlog, reason: `waiting: ${hosts}${ahead}` };
+    },
+
+    /**
      * The fleet watch: one long-running activity for the whole fleet (fleetWatchWorkflow keeps exactly one). Every
      * few seconds it reads who is alive from Temporal's own poller lists; for each queue no live host serves (two
      * looks in a row) it finds the tasks waiting there through visibility and tells them, once. Its cost is per

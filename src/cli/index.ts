@@ -3,7 +3,8 @@ import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import { z } from 'zod';
-import { CONTROL_ACTIVITY_NAMES, ControlActivityName } from '../activities/control';
+import { temporal } from '@temporalio/proto';
+import { CONTROL_ACTIVITY_NAMES, ControlActivityName, createControlActivities } from '../activities/control';
 import { InjectRates, parseInjectOption } from '../activities/fault-injection';
 import { ConnectOptions, connectClient } from '../config/connection';
 import { loadDeploymentConfig } from '../config/deployment';
@@ -187,8 +188,15 @@ export function buildProgram(): Command {
         };
         if (ended && desc.status.name === 'COMPLETED') body.result = (await handle.result()) as TestTaskResult;
         else if (!ended) {
-          body.progress = await handle.query(progressQuery).catch((err: Error) => `unavailable (${err.message})`);
-          body.pendingActivities = desc.raw.pendingActivities?.map((a) => ({ attempt: a.attempt, worker: a.lastWorkerIdentity, state: a.state }));
+          const progress = await handle.query(progressQuery).catch((err: Error) => `unavailable (${err.message})`);
+          body.progress = progress;
+          const pending = desc.raw.pendingActivities?.find((a) => a.activityType?.name === 'runTestTask');
+          body.pendingActivities = desc.raw.pendingActivities?.map((a) => ({ activity: a.activityType?.name, worker: a.lastWorkerIdentity, state: a.state }));
+          const queue = typeof progress === 'object' ? progress.placement?.queue : undefined;
+          // Scheduled but not started: say why, from Temporal's own poller lists and queue stats.
+          if (queue && pending && pending.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED) {
+            body.waiting = (typeof progress === 'object' && progress.waitingReason) || (await createControlActivities(client).describeWait(queue)).reason;
+          }
         }
         console.log(o.json ? JSON.stringify(body, null, 2) : formatStatus(body));
       });
@@ -307,6 +315,7 @@ function formatStatus(body: Record<string, unknown>): string {
     }
     if (result.outputTail) lines.push('  output tail:', ...result.outputTail.trimEnd().split('\n').slice(-15).map((l) => `    ${l}`));
   } else if (body.progress) {
+    if (body.waiting) lines.push(`  ${body.waiting}`);
     lines.push(`  progress: ${JSON.stringify(body.progress)}`);
     lines.push(`  pending: ${JSON.stringify(body.pendingActivities)}`);
   }

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { formatChaosReport, runChaos } from '../../src/chaos/chaos-run';
+import { formatChaosReport, runChaos } from '../../bench/chaos-run';
 
 const LOG_DIR = path.join(process.env.DTF_TEST_LOG_DIR ?? path.join(__dirname, '..', '..', '.dtf', 'test-logs'), 'chaos');
 
