@@ -2,7 +2,9 @@
  * Scale and server cost: N tasks behind a limited number of slots, through dtf and through a bare Temporal
  * workflow + activity with its result awaited, on one local dev server whose own request counters
  * (`--metrics-port`) are read before and after each phase. Prints the figures; the last line is one JSON object.
- * Usage: node dist/bench/scale.js [--tasks 5000] [--workers 2] [--slots-per-worker 10] [--seconds 1]
+ * Usage: node dist/bench/scale.js [--tasks 5000] [--workers 2] [--slots-per-worker 10] [--seconds 1] [--gpus-per-worker G]
+ * With --gpus-per-worker, each worker simulates G GPUs of 24 GB and the tasks are CUDA tasks needing 8 GB: the slots
+ * are then the GPUs, and bouncedAttempts says whether hosts took more GPU work than they had GPUs.
  */
 import { Client, WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
@@ -18,7 +20,7 @@ import * as bareActivities from './bare-activities';
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number, got ${process.argv[i + 1]}`);
+  if (!Number.isFinite(v) || v < 0 || (v === 0 && dflt !== 0)) throw new Error(`--${name} must be a positive number, got ${process.argv[i + 1]}`);
   return v;
 }
 
@@ -49,7 +51,8 @@ async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>
 async function main() {
   const tasks = arg('tasks', 5000);
   const workers = arg('workers', 2);
-  const slotsPerWorker = arg('slots-per-worker', 10);
+  const gpusPerWorker = arg('gpus-per-worker', 0);
+  const slotsPerWorker = gpusPerWorker || arg('slots-per-worker', 10);
   const seconds = arg('seconds', 1);
   const slots = workers * slotsPerWorker;
   const idealSeconds = (tasks * seconds) / slots;
@@ -60,12 +63,17 @@ async function main() {
   try {
     const fleet = await startLocalFleet({
       address: server.address,
-      workers: [...Array(workers).keys()].map((i) => ({ hostId: `scale-${i}`, extraArgs: ['--max-tasks', String(slotsPerWorker)] })),
+      workers: [...Array(workers).keys()].map((i) => ({
+        hostId: `scale-${i}`,
+        simulateGpus: Array(gpusPerWorker).fill('L4:24:8.9'),
+        extraArgs: gpusPerWorker ? ['--no-cpu-tasks'] : ['--max-tasks', String(slotsPerWorker)],
+      })),
     });
     const client: Client = fleet.client;
 
     // dtf: every task submitted at once, followed the way `dtf submit --wait` follows a batch.
-    const specs = [...Array(tasks).keys()].map((i) => TestTaskSpec.parse({ name: `s${i}`, command, placementTimeoutSeconds: 5 }));
+    const hardware = gpusPerWorker ? { class: 'cuda' as const, minGpuMemoryGb: 8 } : undefined;
+    const specs = [...Array(tasks).keys()].map((i) => TestTaskSpec.parse({ name: `s${i}`, command, placementTimeoutSeconds: 5, ...(hardware ? { hardware } : {}) }));
     let before = await metrics();
     let t0 = Date.now();
     const handles = await startTasks(client, specs, newBatchId());
@@ -107,7 +115,7 @@ async function main() {
     const bouncedAttempts = results.flatMap((r) => r.recoveryLog).filter((e) => ['gpu-lease-busy', 'host-quarantined', 'host-does-not-meet-requirement'].includes(e.rule ?? '')).length;
     const requestsPerTask = total(dtfRequests) / tasks;
     const bareRequestsPerTask = total(bareRequests) / tasks;
-    console.log(`[scale] ${tasks} tasks of ${seconds} s behind ${slots} slots (${workers} workers × ${slotsPerWorker})`);
+    console.log(`[scale] ${tasks} ${gpusPerWorker ? 'CUDA ' : ''}tasks of ${seconds} s behind ${slots} ${gpusPerWorker ? 'GPUs' : 'slots'} (${workers} workers × ${slotsPerWorker})`);
     console.log(`[scale] dtf:  ${passed} passed, ${deadLettered} dead-lettered, makespan ${makespanSeconds.toFixed(1)} s (ideal ${idealSeconds.toFixed(1)} s), ${requestsPerTask.toFixed(2)} requests/task`);
     console.log(`[scale]       ${top(dtfRequests, tasks)}`);
     console.log(`[scale] bare: makespan ${bareSeconds.toFixed(1)} s, ${bareRequestsPerTask.toFixed(2)} requests/task`);
