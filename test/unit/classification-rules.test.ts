@@ -28,6 +28,7 @@ const SAMPLES: Record<string, FailureObservation> = {
   'device-op-unsupported': { message: "NotImplementedError: The operator 'aten::_fft_r2c' is not currently implemented for the MPS device." },
   'leftover-from-previous-run': { message: "fatal: Unable to create '/work/repo/.git/index.lock': File exists." },
   'tls-material-invalid': { message: 'Error: error:0B080074:x509 certificate routines:X509_check_private_key:key values mismatch' },
+  'container-killed-137': { message: 'Last State:     Terminated\n  Reason:       Error\n  Exit Code:    137' },
   'machine-check-error': { message: 'kernel: mce: [Hardware Error]: Machine check events logged' },
   'disk-io-error': { message: '[ 415.118808] blk_update_request: I/O error, dev sdb, sector 8192 op 0x0:(READ) flags 0x0' },
   'kernel-hung-task': { message: 'INFO: task jbd2/sda1-8:412 blocked for more than 120 seconds.' },

@@ -461,7 +461,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'out-of-memory-exception-hierarchy',
     category: C.ALLOC,
     pattern:
-      /\b\w*OutOfMemory(?:Error|Exception)\b|\b\w*OutOfMemory\b|\bOOM (?:command|when|error|while)|OUT_OF_(?:DEVICE_|HOST_)?MEMORY\b|\bhipErrorOutOfMemory\b|Failed to allocate (?:memory|request for)|could not be allocated|not enough (?:free )?memory|No available memory for the cache blocks|maximum number of tokens that can be stored in KV cache|ObjectStoreFullError|object store is full|over \d+% (?:full|of the memory)|More than \d+% of the memory|used memory > '?maxmemory|Dst tensor is not initialized|Failed to get convolution algorithm|Metaspace\b|OUT_OF_RESOURCES\b|memory allocation error|\bout_of_memory\b|exceeded \d+% memory budget|Blas \w+ launch failed|Resource temporarily unavailable|pthread_create failed|can't start new thread|\[Errno 1[12]\]|inotify (?:watch|instance)|max_user_(?:watches|instances)|user limit on the total number of inotify|\boom[_-]kill event/,
+      /OutOfMemory|\bOOM (?:command|when|error|while)|OUT_OF_(?:DEVICE_|HOST_)?MEMORY\b|\bhipErrorOutOfMemory\b|Failed to allocate (?:memory|request for)|could not be allocated|not enough (?:free )?memory|No available memory for the cache blocks|maximum number of tokens that can be stored in KV cache|ObjectStoreFullError|object store is full|over \d+% (?:full|of the memory)|More than \d+% of the memory|used memory > '?maxmemory|Dst tensor is not initialized|Failed to get convolution algorithm|Metaspace\b|OUT_OF_RESOURCES\b|memory allocation error|\bout_of_memory\b|exceeded \d+% memory budget|Blas \w+ launch failed|fork(?:: retry)?: Resource temporarily unavailable|[Cc]annot fork|pthread_create failed|can't start new thread|\[Errno 1[12]\]|inotify (?:watch|instance)|max_user_(?:watches|instances)|user limit on the total number of inotify|\boom[_-]kill event/,
     description: 'Any *OutOfMemoryError / OOM / "failed to allocate" from any runtime or library (XPU, HIP, TensorRT, ONNX Runtime, Ray, Redis, JVM).',
   },
   {
@@ -496,6 +496,13 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     category: C.CRASH,
     pattern: /A fatal error has been detected by the Java Runtime Environment|# Problematic frame:|\bhs_err_pid\d*|SIGSEGV \(0xb\) at pc=/,
     description: 'The JVM crashed (hs_err file): a native crash, deterministic.',
+  },
+  {
+    name: 'container-killed-137',
+    category: C.CRASH,
+    kind: 'resource',
+    pattern: /Exit ?Code:?\s*137\b|"exitCode"\s*:\s*137\b|Reason:\s+OOMKilled|exit code 137\b/i,
+    description: 'A container or pod ended with exit code 137 (SIGKILL) and no stated cause: memory limit or eviction, another host may succeed.',
   },
   {
     name: 'kernel-segfault-line',
@@ -722,7 +729,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'timeout-hierarchy',
     category: C.TIMEOUT,
     pattern:
-      /\b\w*Timeout(?:Error|Exception)\b|\b[Tt]imed? [Oo]ut\b|\w+_TIMEOUT\b|status[ =:]{1,3}504\b|failed to pass monitoredBarrier|No available shared memory broadcast block|DUE TO TIME LIMIT|(?<![\w.-])[Tt]imeout(?![\w=-])(?!\s*=)|(?<![\w-])TIMEOUT(?![\w=])|Timeout Error|"grpc_status":4\b|waiting for remaining ranks|\bstall(?:ed)? (?:inspector|detected)|has been waiting for|before timing out|within \d+ (?:milli)?seconds/,
+      /Timeout(?:Error|Exception)\b|\b[Tt]imed? [Oo]ut\b|_TIMEOUT\b|status[ =:]{1,3}504\b|failed to pass monitoredBarrier|No available shared memory broadcast block|DUE TO TIME LIMIT|(?<![\w.-])[Tt]imeout(?![\w=-])(?!\s*=)|(?<![\w-])TIMEOUT(?![\w=])|Timeout Error|"grpc_status":4\b|waiting for remaining ranks|\bstall(?:ed)? (?:inspector|detected)|has been waiting for|before timing out|within \d+ (?:milli)?seconds/,
     description: 'Any *TimeoutError, "timed out" or "timeout" not recognised above: something did not answer in time.',
   },
   {
@@ -925,7 +932,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'native-build-failed',
     category: C.DEPENDENCY,
     pattern:
-      /Error building extension|ninja: build stopped|collect2: error: ld returned|\bld(?:\.exe)?: cannot find\b|cannot find -l\S+|fatal error: [\w\/.+-]+\.h: No such file|CMake Error[^\n]{0,80}find_package|Could NOT find \w+|By not providing "Find\w+\.cmake"|has not been built|was not enabled in this build|not compiled with (?:GPU|CUDA|ROCm|MPS) support|subprocess-exited-with-error|Failed building wheel|metadata-generation-failed|legacy-install-failure|does not match the version torch was compiled with|CUDAMismatchException|Version tag does not match|is not compatible with this version of|Serialization assertion|No importer registered for op|Could not find an implementation for the node|No OpKernel was registered|ptxas too old|Unable to find installation candidates|Failed to find C compiler|`ptxas` failed with error code|ptxas exited with non-zero|Require cuDNN \d|is not in available provider names|does not recognize this architecture|CondaVerificationError|DO NOT MATCH THE HASHES|ClobberError|support has been built|No CUDA runtime is found|CUDA-enabled jaxlib is not installed|BUILD file not found|Cannot open assembly|bad interpreter|no required module provides package|cannot find module providing package|missing go\.sum entry/,
+      /Error building extension|ninja: build stopped|Command '\['ninja'|collect2: error: ld returned|\bld(?:\.exe)?: cannot find\b|cannot find -l\S+|fatal error: [\w\/.+-]+\.h: No such file|CMake Error[^\n]{0,80}find_package|Could NOT find \w+|By not providing "Find\w+\.cmake"|has not been built|was not enabled in this build|not compiled with (?:GPU|CUDA|ROCm|MPS) support|subprocess-exited-with-error|Failed building wheel|metadata-generation-failed|legacy-install-failure|does not match the version torch was compiled with|CUDAMismatchException|Version tag does not match|is not compatible with this version of|Serialization assertion|No importer registered for op|Could not find an implementation for the node|No OpKernel was registered|ptxas too old|Unable to find installation candidates|Failed to find C compiler|`ptxas` failed with error code|ptxas exited with non-zero|Require cuDNN \d|is not in available provider names|does not recognize this architecture|CondaVerificationError|DO NOT MATCH THE HASHES|ClobberError|support has been built|No CUDA runtime is found|CUDA-enabled jaxlib is not installed|BUILD file not found|Cannot open assembly|bad interpreter|no required module provides package|cannot find module providing package|missing go\.sum entry/,
     description: 'A native extension or build step failed, or installed components do not match (headers, linker, CMake packages, CUDA versions, unsupported ops).',
   },
   {
