@@ -29,6 +29,7 @@ const SAMPLES: Record<string, FailureObservation> = {
   'leftover-from-previous-run': { message: "fatal: Unable to create '/work/repo/.git/index.lock': File exists." },
   'tls-material-invalid': { message: 'Error: error:0B080074:x509 certificate routines:X509_check_private_key:key values mismatch' },
   'container-killed-137': { message: 'Last State:     Terminated\n  Reason:       Error\n  Exit Code:    137' },
+  'cleanup-generic': { message: "Error: failed to unmount /mnt/scratch/job-42: target still in use" },
   'machine-check-error': { message: 'kernel: mce: [Hardware Error]: Machine check events logged' },
   'disk-io-error': { message: '[ 415.118808] blk_update_request: I/O error, dev sdb, sector 8192 op 0x0:(READ) flags 0x0' },
   'kernel-hung-task': { message: 'INFO: task jbd2/sda1-8:412 blocked for more than 120 seconds.' },

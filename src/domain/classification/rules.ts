@@ -230,7 +230,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'no-cuda-device',
     category: C.HW_AVAILABILITY,
     pattern:
-      /No CUDA GPUs are available|no CUDA-capable device is detected|CUDA_ERROR_NO_DEVICE|cudaErrorNoDevice|Found no NVIDIA driver|No GPUs were found/i,
+      /No CUDA GPUs are available|no CUDA-capable device is detected|Unexpected error from cudaGetDeviceCount|CUDA unknown error - this may be due to an incorrectly set up environment|forward compatibility was attempted on non supported HW|cudaErrorCompatNotSupportedOnDevice|CUDA_ERROR_NO_DEVICE|cudaErrorNoDevice|Found no NVIDIA driver|No GPUs were found/i,
     description: 'CUDA sees no device: no GPU, no driver, or CUDA_VISIBLE_DEVICES hides them.',
   },
   {
@@ -313,7 +313,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'kernel-shared-memory-limit',
     category: C.HW_CAPABILITY,
-    pattern: /\bOutOfResources\b|out of resource: shared memory|Hardware limit: ?\d+/,
+    pattern: /\bOutOfResources\b|too many resources requested for launch|cudaErrorLaunchOutOfResources|out of resource: shared memory|Hardware limit: ?\d+/,
     description: 'A GPU kernel (Triton) needs more shared memory per block than this GPU has: a bigger GPU or smaller blocks.',
   },
   {
@@ -480,7 +480,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'cuda-illegal-memory-access',
     category: C.CRASH,
-    pattern: /illegal memory access was encountered|cudaErrorIllegalAddress|hipErrorIllegalAddress|Memory access fault by GPU node|HSA_STATUS_ERROR_(?:MEMORY_APERTURE_VIOLATION|EXCEPTION)|CUDA_ERROR_ILLEGAL_ADDRESS|misaligned address|unspecified launch failure/i,
+    pattern: /illegal memory access was encountered|cudaErrorIllegalAddress|hipErrorIllegalAddress|an illegal instruction was encountered|cudaErrorIllegalInstruction|Memory access fault by GPU node|HSA_STATUS_ERROR_(?:MEMORY_APERTURE_VIOLATION|EXCEPTION)|CUDA_ERROR_ILLEGAL_ADDRESS|misaligned address|unspecified launch failure/i,
     description: 'A CUDA kernel accessed invalid memory.',
   },
   {
@@ -628,7 +628,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'build-daemon-died',
     category: C.CRASH,
     kind: 'resource',
-    pattern: /Jest worker encountered \d+ child process exceptions|Call retries were exceeded|daemon disappeared unexpectedly|daemon has disappeared|Killed signal terminated program|terminated with signal 9|^\[\d+\]\s+\d+ killed\s/m,
+    pattern: /Jest worker encountered \d+ child process exceptions|DataLoader worker [^\n]{0,40} exited unexpectedly|Call retries were exceeded|daemon disappeared unexpectedly|daemon has disappeared|Killed signal terminated program|terminated with signal 9|^\[\d+\]\s+\d+ killed\s/m,
     description: 'A worker or build daemon was killed from outside (usually memory): Jest child processes, the Gradle daemon, cc1plus.',
   },
   {
@@ -680,7 +680,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'collective-peer-exited',
     category: C.DISCONNECTION,
-    pattern: /remote process exited|failed to connect to (?:testhost|vstest\.console) process|Some NCCL operations have failed or timed out/,
+    pattern: /remote process exited|communicator was aborted|NCCL communicator [^\n]{0,60}aborted|failed to connect to (?:testhost|vstest\.console) process|Some NCCL operations have failed or timed out/,
     description: 'A peer of the job went away (NCCL remote process exited, the .NET test host lost its console).',
   },
   {
@@ -831,6 +831,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
 
   // ── Dependencies: what the test needs is not installed or cannot be resolved. ──
   {
+    name: 'cleanup-generic',
+    category: C.CLEANUP,
+    pattern: /(?:cannot|can't|could not|couldn't|unable to|failed to) (?:remove|delete|clean ?up|unmount|umount|release|destroy|unlink|rmdir)\b|Device or resource busy|resource busy or locked|\bEBUSY\b|stale (?:lock|pid)|lock file[^\n]{0,60}(?:exists|held|stale)|still mounted|failed to destroy process group/i,
+    description: 'Any failure to remove, unmount or release what a run used (EBUSY, stale locks), not recognised above.',
+  },
+  {
     name: 'test-file-not-loadable',
     category: C.CONFIGURATION,
     pattern: /cannot load such file -- [^\n]{0,80}(?:spec_helper|_helper\b)|no such file to load -- \/?spec\b|An error occurred while loading \.\/rspec\b|unittest\.loader\.(?:_FailedTest|ModuleImportFailure)|(?:OCI runtime|starting container process caused)[^\n]{0,200}(?:executable file not found|no such file or directory)/,
@@ -932,7 +938,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'native-build-failed',
     category: C.DEPENDENCY,
     pattern:
-      /Error building extension|ninja: build stopped|Command '\['ninja'|collect2: error: ld returned|\bld(?:\.exe)?: cannot find\b|cannot find -l\S+|fatal error: [\w\/.+-]+\.h: No such file|CMake Error[^\n]{0,80}find_package|Could NOT find \w+|By not providing "Find\w+\.cmake"|has not been built|was not enabled in this build|not compiled with (?:GPU|CUDA|ROCm|MPS) support|subprocess-exited-with-error|Failed building wheel|metadata-generation-failed|legacy-install-failure|does not match the version torch was compiled with|CUDAMismatchException|Version tag does not match|is not compatible with this version of|Serialization assertion|No importer registered for op|Could not find an implementation for the node|No OpKernel was registered|ptxas too old|Unable to find installation candidates|Failed to find C compiler|`ptxas` failed with error code|ptxas exited with non-zero|Require cuDNN \d|is not in available provider names|does not recognize this architecture|CondaVerificationError|DO NOT MATCH THE HASHES|ClobberError|support has been built|No CUDA runtime is found|CUDA-enabled jaxlib is not installed|BUILD file not found|Cannot open assembly|bad interpreter|no required module provides package|cannot find module providing package|missing go\.sum entry/,
+      /Error building extension|ninja: build stopped|Command '\['ninja'|collect2: error: ld returned|\bld(?:\.exe)?: cannot find\b|cannot find -l\S+|fatal error: [\w\/.+-]+\.h: No such file|CMake Error[^\n]{0,80}find_package|Could NOT find \w+|By not providing "Find\w+\.cmake"|has not been built|was not enabled in this build|not compiled with (?:GPU|CUDA|ROCm|MPS) support|subprocess-exited-with-error|Failed building wheel|metadata-generation-failed|legacy-install-failure|does not match the version torch was compiled with|CUDAMismatchException|Version tag does not match|is not compatible with this version of|Serialization assertion|No importer registered for op|Could not find an implementation for the node|No OpKernel was registered|ptxas too old|Unable to find installation candidates|Failed to find C compiler|`ptxas` failed with error code|ptxas exited with non-zero|Require cuDNN \d|is not in available provider names|does not recognize this architecture|version incompatibility|CondaVerificationError|DO NOT MATCH THE HASHES|ClobberError|support has been built|No CUDA runtime is found|CUDA-enabled jaxlib is not installed|BUILD file not found|Cannot open assembly|bad interpreter|no required module provides package|cannot find module providing package|missing go\.sum entry/,
     description: 'A native extension or build step failed, or installed components do not match (headers, linker, CMake packages, CUDA versions, unsupported ops).',
   },
   {
