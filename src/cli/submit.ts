@@ -67,6 +67,8 @@ export async function startTasks(
           { key: DtfLabels, value: Object.entries(spec.labels).map(([k, v]) => `${k}=${v}`) },
         ],
         staticSummary: summaryOf(spec),
+        // Activities inherit it: a batch behind a large one still gets its share of each queue's hosts.
+        priority: { fairnessKey: batchId },
       });
     }),
   );

@@ -54,6 +54,20 @@ describe('a backlog is waiting, not failing', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(5 * 2_000);
   });
 
+  test('a batch submitted behind a large one gets its share of the slot (fairness by batch)', async () => {
+    const log = path.join(root, 'fair.log');
+    const mark = (name: string) => [process.execPath, '-e', `setTimeout(()=>require('fs').appendFileSync(${JSON.stringify(log)},${JSON.stringify(name)}+'\\n'),700)`];
+    const big = [...Array(6).keys()].map((i) => spec({ name: `big-${i}`, command: mark(`big-${i}`) }));
+    const small = [...Array(2).keys()].map((i) => spec({ name: `small-${i}`, command: mark(`small-${i}`) }));
+    const bigHandles = await startTasks(fleet.client, big, newBatchId());
+    await new Promise((r) => setTimeout(r, 300));
+    const smallHandles = await startTasks(fleet.client, small, newBatchId());
+    await waitForTasks([...bigHandles, ...smallHandles], [...big, ...small]);
+    const order = fs.readFileSync(log, 'utf8').trim().split('\n');
+    // First come, first served would run both small tasks last (positions 7 and 8).
+    expect(order.indexOf('small-1')).toBeLessThan(6);
+  });
+
   test('queueTimeoutSeconds ends a task that waited too long as expired, with the reason', async () => {
     const blocker = await startTask(fleet.client, { name: 'qt-blocker', command: node('scripts/sleep.js', '6') });
     await new Promise((r) => setTimeout(r, 500));
