@@ -108,7 +108,16 @@ const CONCEPTS: readonly [RegExp, string][] = [
   [/compute capability|\bsm_\d+|architecture|instruction|avx|not supported on|does not support|arch/, 'capability'],
   [/xid|ecc|thermal|temperature|throttled|fallen off|machine check|hardware error|i\/o error/, 'hardware'],
   [/cleanup|clean up|teardown|tear down|leak|unclosed|not destroyed|busy.*remove|remove.*busy|directory not empty|in use by another/, 'cleanup'],
+  [/does not exist|doesn't exist|not exist|no such file|not found at|cannot open/, 'not-exist'],
+  [/syntax ?error|parse error|failed to parse|unexpected token|malformed|invalid (?:json|yaml|toml|syntax)/, 'syntax'],
+  [/compil|linker|\bld\b|build failed|ninja|cmake|make\[\d|gcc|g\+\+|nvcc|wheel/, 'build'],
+  [/\bimage\b|manifest|registry|\bpull\b|tag/, 'image'],
+  [/\bkill(?:ed)?\b|sigkill|signal 9|terminated|exit (?:code|status) 137/, 'killed'],
+  [/schedul|pending|queue|slots?|allocate resources|node configuration|capacity/, 'scheduling'],
 ];
+
+/** How many buckets each concept hashes to: a concept weighs as much as sixteen words (chosen by cross-validation by family). */
+const CONCEPT_REPEATS = 16;
 
 /** 32-bit FNV-1a. */
 function hash(text: string): number {
@@ -170,7 +179,9 @@ export function featureIndices(input: ModelInput): number[] {
     for (let i = 0; i + 4 <= padded.length; i += 1) add(`c:${padded.slice(i, i + 4)}`);
   }
   const lower = text.toLowerCase();
-  for (const [pattern, concept] of CONCEPTS) if (pattern.test(lower)) add(`k:${concept}`);
+  for (const [pattern, concept] of CONCEPTS) {
+    if (pattern.test(lower)) for (let r = 0; r < CONCEPT_REPEATS; r += 1) add(`k${r}:${concept}`);
+  }
   if (input.exitCode !== undefined) {
     add(`exit:${input.exitCode}`);
     add(input.exitCode > 128 && input.exitCode < 160 ? 'exit:signal' : input.exitCode === 0 ? 'exit:zero' : 'exit:other');

@@ -208,7 +208,7 @@ export function crossValidate(
   data: readonly Featurised[],
   folds: number,
   options: TrainingOptions = {},
-): { category: string; kind: ErrorKind; predicted: ReturnType<typeof predictFeaturised> }[] {
+): { index: number; category: string; kind: ErrorKind; predicted: ReturnType<typeof predictFeaturised> }[] {
   const families = [...new Set(data.map((d) => d.family))].sort();
   const random = prng((options.seed ?? DEFAULTS.seed) + 1);
   for (let i = families.length - 1; i > 0; i -= 1) {
@@ -216,13 +216,14 @@ export function crossValidate(
     [families[i], families[j]] = [families[j] ?? '', families[i] ?? ''];
   }
   const foldOf = new Map(families.map((f, i) => [f, i % folds]));
-  const out: { category: string; kind: ErrorKind; predicted: ReturnType<typeof predictFeaturised> }[] = [];
+  const out: { index: number; category: string; kind: ErrorKind; predicted: ReturnType<typeof predictFeaturised> }[] = [];
   for (let k = 0; k < folds; k += 1) {
     const train = data.filter((d) => foldOf.get(d.family) !== k);
-    const test = data.filter((d) => foldOf.get(d.family) === k);
-    if (test.length === 0) continue;
+    if (train.length === data.length) continue;
     const model = trainModel(train, options);
-    for (const d of test) out.push({ category: d.category, kind: d.kind, predicted: predictFeaturised(model, d.indices) });
+    data.forEach((d, index) => {
+      if (foldOf.get(d.family) === k) out.push({ index, category: d.category, kind: d.kind, predicted: predictFeaturised(model, d.indices) });
+    });
   }
   return out;
 }
