@@ -381,6 +381,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
 
   // ── Host memory. Names start with host-oom: placement moves the task to a host with more memory. ──
   {
+    name: 'gpu-oom-accelerator',
+    category: C.ALLOC,
+    pattern: /\b(?:HIP|ROCm|MPS|XPU|GPU|NPU|device) out of memory|hipErrorOutOfMemory|OUT_OF_DEVICE_MEMORY|out of memory on device|Failed to allocate (?:device|GPU) memory/i,
+    description: 'Any other accelerator ran out of device memory (ROCm/HIP, Apple MPS, Intel XPU/Level Zero): a bigger GPU.',
+  },
+  {
     name: 'host-oom-kernel-killer',
     category: C.ALLOC,
     pattern:
