@@ -69,6 +69,7 @@ const SAMPLES: Record<string, FailureObservation> = {
   'opaque-failure': { message: 'npm ERR! code ELIFECYCLE\nnpm ERR! errno 1\nnpm ERR! app@1.0.0 test: `node run.js`' },
   'pytest-exit-usage-or-no-tests': { message: '============ 12 deselected in 0.05s ============', exitCode: 5 },
   'pytest-exit-tests-failed': { message: '============ short test summary info ============', exitCode: 1 },
+  'jest-exit-tests-failed': { message: '$ jest --ci\nerror Command failed.', exitCode: 1 },
   'cargo-test-exit-101': { message: 'error: test failed, to rerun pass `--lib`\nrunning 3 tests', exitCode: 101 },
   'gpu-fallen-off-bus': { message: 'NVRM: Xid (PCI:0000:3b:00): 79, pid=1234, name=python, GPU has fallen off the bus.' },
   'gpu-ecc-uncorrectable': { message: 'RuntimeError: CUDA error: uncorrectable ECC error encountered' },
