@@ -17,6 +17,8 @@ import { Placement, hostMeetsRequirement } from '../domain/placement';
 import { PolicyTableOverrides, inPlaceDecision, policyFor } from '../domain/policies';
 import type { AttemptHeartbeat, CommandSuccess, FailureMeta } from '../domain/task-result';
 import type { TestTaskSpec } from '../domain/task-spec';
+import { TestsSummary, testsVerdict } from '../domain/test-results';
+import { junitSummary } from '../results/junit';
 import { recurringErrorNotification } from '../notifications/events';
 import type { Notifier } from '../notifications/notifier';
 import type { QuarantineGate } from '../resilience/host-quarantine';
@@ -104,6 +106,7 @@ interface Observed {
   compensation?: CompensationRecord[];
   /** No retry before this (an open breaker's time until half-open). */
   minDelayMs?: number;
+  tests?: TestsSummary;
 }
 
 /** Thrown inside an attempt to end it early with a classified failure (after its undos have run). */
@@ -169,6 +172,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
       retryInPlace: decision.retryInPlace,
       delayMs: decision.delayMs,
       compensation: observed.compensation ?? [],
+      ...(observed.tests ? { tests: observed.tests } : {}),
     };
     deps.logger.warn(
       { task: input.spec.name, category: classification.category, kind: classification.kind, rule: classification.rule, attempt: input.attempt, retryInPlace: decision.retryInPlace, delayMs: decision.delayMs },
@@ -297,6 +301,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     let result: RunResult | undefined;
     let setupFailed: string | undefined;
     let junitXml: string | undefined;
+    let tests: TestsSummary | undefined;
     let stop: AttemptStop | undefined;
     let compensation: CompensationRecord[] = [];
     try {
@@ -319,7 +324,8 @@ export function createTaskActivities(deps: TaskActivityDeps) {
         if (fault) log.warn({ fault }, `FAULT INJECTION: this attempt runs a real ${fault} instead of the task's command`);
         result = await run(fault ? FAULTS[fault]() : spec.command, spec.timeoutSeconds);
       }
-      junitXml = await readJunit(spec, cwd);
+      // Read before the undos remove the workspace the report was written in.
+      ({ junitXml, tests } = await readReports(spec, cwd, deps.hardware.hostId, log));
     } catch (err) {
       if (!(err instanceof AttemptStop)) throw err;
       stop = err;
@@ -335,9 +341,17 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     const outputTail = tail.toString();
     if (stop) return fail(input, stop.classification, { ...stop.observed, outputTail, durationMs, compensation });
     result = result!;
-    if (result.exitCode === 0 && !result.timedOut) {
-      log.info({ durationMs }, 'task passed');
-      return { attempt: input.attempt, hostId: deps.hardware.hostId, exitCode: 0, durationMs, outputTail, compensation };
+    const verdict = tests ? testsVerdict(tests) : undefined;
+    const ran = !setupFailed && !result.timedOut && !result.spawnError && !result.signal;
+    // The report decides over the exit code: failed cases fail the task; failures of quarantined cases alone do not.
+    const passed = ran && (verdict ? verdict.status === 'passed' && (result.exitCode === 0 || tests!.quarantined > 0) : result.exitCode === 0);
+    if (passed) {
+      log.info({ durationMs, tests: tests && { total: tests.total, failed: tests.failed, flaky: tests.flaky, quarantined: tests.quarantined } }, 'task passed');
+      return { attempt: input.attempt, hostId: deps.hardware.hostId, exitCode: 0, durationMs, outputTail, compensation, ...(tests ? { tests } : {}) };
+    }
+    if (ran && verdict?.status === 'failed' && result.exitCode === 0) {
+      const message = `the command exited 0 but its report lists ${verdict.failing.length} failed case(s): ${verdict.failing.slice(0, 5).join(', ')}`;
+      return fail(input, { category: 'TEST_EXECUTION_ERROR', kind: 'validation', rule: 'junit-reported-failures' }, { message, exitCode: 0, signal: null, outputTail, durationMs, compensation, tests });
     }
     const what = setupFailed ? `setup step "${setupFailed}"` : 'command';
     const message = result.spawnError
@@ -354,7 +368,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     if (result.timedOut && classification.category === 'UNKNOWN_ERROR') {
       classification = { category: 'NETWORK_TIMEOUT_ERROR', kind: 'transient', rule: 'command-timeout' };
     }
-    return fail(input, classification, { message, exitCode: result.exitCode, signal: result.signal, outputTail, durationMs, compensation });
+    return fail(input, classification, { message, exitCode: result.exitCode, signal: result.signal, outputTail, durationMs, compensation, tests });
   }
 
   return { runTestTask };
@@ -362,11 +376,23 @@ export function createTaskActivities(deps: TaskActivityDeps) {
 
 export type TaskActivities = ReturnType<typeof createTaskActivities>;
 
-/** A JUnit report the command wrote, if it said where (DTF_JUNIT_XML in its env, relative to its cwd). */
-async function readJunit(spec: TestTaskSpec, cwd: string): Promise<string | undefined> {
-  const file = spec.env.DTF_JUNIT_XML;
-  if (!file) return undefined;
-  return fs.readFile(path.resolve(cwd, file), 'utf8').catch(() => undefined);
+/**
+ * The JUnit reports the command wrote, if it said where (`junit:` in the spec, or DTF_JUNIT_XML in its env), relative
+ * to its cwd: the bounded per-case summary, and the first report's text for the classifier. A report that cannot be
+ * read is logged and leaves the outcome to the exit code.
+ */
+async function readReports(spec: TestTaskSpec, cwd: string, hostId: string, log: Logger): Promise<{ junitXml?: string; tests?: TestsSummary }> {
+  const pattern = spec.junit ?? spec.env.DTF_JUNIT_XML;
+  if (!pattern) return {};
+  try {
+    const { tests, files, problems } = await junitSummary(pattern, cwd, { host: hostId, quarantine: spec.quarantinedTests });
+    if (problems.length) log.warn({ problems }, 'JUnit report problems');
+    const junitXml = files[0] ? await fs.readFile(path.resolve(cwd, files[0]), 'utf8').catch(() => undefined) : undefined;
+    return { junitXml, tests };
+  } catch (err) {
+    log.warn({ err }, `could not read the JUnit report ${pattern}`);
+    return {};
+  }
 }
 
 interface RunOptions {

@@ -4,6 +4,7 @@ import type { Placement } from './placement';
 import type { TaskStatus } from './search-attributes';
 import type { TestTaskSpec } from './task-spec';
 import type { TaskState } from './task-state';
+import type { TestsSummary } from './test-results';
 
 export interface TestTaskInput {
   spec: TestTaskSpec;
@@ -25,6 +26,8 @@ export interface CommandSuccess {
   outputTail: string;
   /** The attempt's undos (workspace, GPU lease, setup teardowns), run in reverse on this host. */
   compensation: CompensationRecord[];
+  /** Per-case results from the task's JUnit report, when it names one. */
+  tests?: TestsSummary;
 }
 
 /** Second entry of an ApplicationFailure's details (the first is the ErrorReport): what the workflow decides with. */
@@ -43,6 +46,8 @@ export interface FailureMeta {
   retryInPlace: boolean;
   delayMs: number;
   compensation: CompensationRecord[];
+  /** Per-case results from the task's JUnit report, when it names one. */
+  tests?: TestsSummary;
 }
 
 /** One undo run on the host when an attempt ended (see activities/saga.ts). */
@@ -97,6 +102,8 @@ export interface TestTaskResult {
   reason?: string;
   /** The last ErrorReport (see error-report.ts), when the task did not pass. */
   report?: unknown;
+  /** Per-case results of the run and its reruns merged: failed, errored, skipped and flaky cases named (bounded). */
+  tests?: TestsSummary;
 }
 
 export interface TaskProgress {

@@ -99,6 +99,19 @@ export const TestTaskSpec = z
           { path: (i) => [i, 'name'], repeated: (name) => `duplicate service name "${name}"` },
         );
       }),
+    /**
+     * The JUnit XML report(s) the command writes, a path or glob relative to its working directory (pytest
+     * `--junitxml`, jest-junit, Surefire, go-junit-report, cargo2junit): the result then carries per-case results, and
+     * failed cases fail the task whatever the exit code says. `DTF_JUNIT_XML` in `env` still works.
+     */
+    junit: z.string().min(1).max(500).optional(),
+    /**
+     * After a test failure, run the task again up to this many times, the first rerun on another host of its class
+     * where one exists: a case that failed and then passed is flaky, and the task passes with it named.
+     */
+    flakyReruns: z.number().int().min(0).max(10).default(0),
+    /** Test case ids (`classname::name`, `*` matches anything) whose failures are counted but do not fail the task. */
+    quarantinedTests: z.array(z.string().min(1).max(300)).max(500).default([]),
     /** Fault injection for this task: CATEGORY → probability per attempt (chaos testing; off by default). */
     inject: InjectRates.default({}),
     /** Per-category retry overrides for this task. */

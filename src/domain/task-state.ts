@@ -9,6 +9,7 @@ import { CategoryPolicy, InPlaceDecision, inPlaceDecision } from './policies';
 import type { TaskStatus } from './search-attributes';
 import type { RecoveryLogEntry, TestTaskResult } from './task-result';
 import type { TestTaskSpec } from './task-spec';
+import type { AttemptTests } from './test-results';
 
 /** A move an operator asked for, applied to the attempt running now or else to the next one. */
 export interface PendingMove {
@@ -59,6 +60,10 @@ export interface TaskState {
   noEligibleHostSinceMs?: number;
   /** Why the task waits, for people (`dtf status`, the Web UI). */
   waitingReason?: string;
+  /** Per-case results of each attempt of the current run that produced a report, in order (reruns included). */
+  testRuns?: AttemptTests[];
+  /** Reruns after a test failure used in the current run (`flakyReruns`). */
+  flakyRerunsUsed?: number;
 }
 
 export function initialTaskState(spec: TestTaskSpec, batchId: string | undefined, nowMs: number): TaskState {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino, { Logger } from 'pino';
 import { ControlActivityName, createControlActivities } from '../activities/control';
+import { createResultsActivities } from '../activities/results';
 import { InjectRates } from '../activities/fault-injection';
 import { sweepLeftovers } from '../activities/saga';
 import { createTaskActivities } from '../activities/task';
@@ -38,6 +39,8 @@ export interface HostWorkerOptions extends ConnectOptions {
   inject?: InjectRates;
   /** Fault injection: these control activities fail on this worker (chaos testing of the workflow's plumbing). */
   injectControl?: ControlActivityName[];
+  /** The results store's URL (default: $DTF_RESULTS_DB, else SQLite under .dtf/). */
+  resultsDb?: string;
   /** Serve workflow tasks too (default true); a pure executor host may leave them to others. */
   serveWorkflows?: boolean;
 }
@@ -136,6 +139,8 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   const classQueues = classQueuesFor(hardware, { cpuTasks });
   const activityQueues = [...classQueues, hostQueue(hostId)];
   const workers: Worker[] = [];
+  // The results store (SQLite by default, PostgreSQL with DTF_RESULTS_DB=postgres://…), written by the workflows this worker runs.
+  const resultsActivities = createResultsActivities(opts.resultsDb ?? process.env.DTF_RESULTS_DB);
   if (opts.serveWorkflows !== false) {
     const bundle = workflowBundlePath();
     workers.push(
@@ -145,7 +150,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
         identity,
         taskQueue: WORKFLOW_TASK_QUEUE,
         ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') }),
-        activities: createControlActivities(client, notifier, { failing: opts.injectControl }),
+        activities: { ...createControlActivities(client, notifier, { failing: opts.injectControl }), ...resultsActivities },
         // A workflow whose sticky worker died waits this long before another worker takes its next task: it is on
         // the path from a worker's death to its task's next attempt (the SDK's default is 10 s).
         stickyQueueScheduleToStartTimeout: '1s',
@@ -171,6 +176,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   if (opts.serveWorkflows !== false) await ensureFleetWatch(client, log);
   log.info({ identity, queues: activityQueues, hardware }, `dtf worker for host ${hardware.hostId} serving ${activityQueues.join(', ')}`);
   const done = Promise.all(workers.map((w) => w.run())).then(async () => {
+    await resultsActivities.close().catch(() => undefined);
     await client.connection.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
     log.info('dtf worker stopped');

@@ -14,6 +14,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -28,7 +29,10 @@ import { DtfErrorCategory, DtfHardwareClass, DtfHost, DtfParkedAt, DtfQueue, Dtf
 import { DEFAULT_HISTORY_LIMIT, TaskState, canMove, current, initialTaskState, placementState, placementsUsed, reportFailureEffect, retryDecision } from '../domain/task-state';
 import { TestTaskSpec, formatZodIssues } from '../domain/task-spec';
 import type { AttemptHeartbeat, CompensationRecord, FailureMeta, RecoveryLogEntry, TestTaskInput, TestTaskResult } from '../domain/task-result';
+import { taskRecordFromResult } from '../domain/task-record';
+import { mergeAttempts } from '../domain/test-results';
 import type { ControlActivities } from '../activities/control';
+import type { ResultsActivities } from '../activities/results';
 import type { TaskActivities } from '../activities/task';
 import {
   DiscardRequest,
@@ -53,6 +57,14 @@ const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3, initialInterval: '500ms' },
 });
+
+/** The results store: written at the end of each task (and when it is parked); a write that fails never fails it. */
+const results = proxyActivities<ResultsActivities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: ['InvalidTaskRecord', 'ResultsStoreMisconfigured'] },
+});
+/** Histories from before the results store have no such write: they replay without it. */
+export const RESULTS_STORE_PATCH = 'results-store';
 
 /** A control call that fails after its retries never fails the task: the caller degrades to its placement rules. */
 async function tryControl<T>(call: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
@@ -212,6 +224,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
   }
 
   const result = await lifecycle();
+  await recordResult(result);
   // Updates and signals that arrived at the very end finish before the workflow does.
   await condition(allHandlersFinished);
   return result;
@@ -232,6 +245,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
         await tryControl(() =>
           control.notifyDeadLettered({ workflowId, task: state.spec.name, category: outcome.category ?? 'UNKNOWN_ERROR', reason: outcome.reason ?? 'no option left', hostId: outcome.hostId }),
         );
+        await recordResult(state.parked);
       }
       const parked = state.parked!;
       const remainingMs = state.spec.deadLetterRetentionSeconds * 1000 - (Date.now() - (state.parkedAtMs ?? Date.now()));
@@ -253,6 +267,8 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       state.runStart = state.placements.length;
       state.excludedHosts = [];
       state.triedClasses = [];
+      state.testRuns = undefined;
+      state.flakyRerunsUsed = undefined;
       state.status = 'queued';
     }
   }
@@ -324,6 +340,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       );
       state.attempts += 1;
       state.currentHost = ok.hostId;
+      if (ok.tests) (state.testRuns ??= []).push({ host: ok.hostId, tests: ok.tests });
       if (ok.compensation.some((c) => !c.ok)) logCompensation(ok.compensation, ok.hostId);
       return { done: true, result: finish('passed', { exitCode: 0, hostId: ok.hostId, outputTail: ok.outputTail }) };
     } catch (err) {
@@ -404,6 +421,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     if (isCancellation(err)) return cancelled();
     state.attempts += 1;
     const facts = factsFrom(err, placement);
+    if (facts.meta?.tests) (state.testRuns ??= []).push({ host: facts.hostId, tests: facts.meta.tests });
     logCompensation(facts.meta?.compensation, facts.hostId);
     if (facts.hostId) state.currentHost = facts.hostId;
     state.lastFailure = { category: facts.category, exitCode: facts.meta?.exitCode ?? null, outputTail: facts.meta?.outputTail ?? '', report: facts.report, message: facts.message };
@@ -423,11 +441,48 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
   async function decide(facts: Facts, placement: Placement): Promise<Outcome> {
     const policy = facts.meta?.policy ?? policyFor(facts.category, facts.kind, {}, state.spec.retry);
     const step = decideRecovery(facts, policy, { ...placementState(state), current: placement }, state.spec);
+    if (step.action === 'record-test-failure' && (state.flakyRerunsUsed ?? 0) < state.spec.flakyReruns) return flakyRerun(facts, placement);
     if (step.action === 'record-test-failure') {
       log({ action: 'record-test-failure', attempt: state.attempts, hostId: facts.hostId, category: facts.category, kind: facts.kind, rule: facts.rule, reason: step.reason });
       return { done: true, result: finish('failed', { ...failureFields(), reason: facts.message, hostId: facts.hostId }) };
     }
     return applyStep(step, facts);
+  }
+
+  /**
+   * A test failure with reruns left: run again, on another host of the class where one exists, so that a case that
+   * fails on one host and passes on another tells a flaky test, or a bad host, from a broken test.
+   */
+  async function flakyRerun(facts: Facts, placement: Placement): Promise<Outcome> {
+    state.flakyRerunsUsed = (state.flakyRerunsUsed ?? 0) + 1;
+    const why = `test failure (${facts.rule}): rerun ${state.flakyRerunsUsed} of ${state.spec.flakyReruns}`;
+    let to: Placement = placement;
+    if (!state.spec.host) {
+      const queue = classQueueOf(placement, state.spec);
+      const live = await tryControl(() => control.listQueueHosts(queue));
+      const other = live.ok ? pickHost(live.value, [...state.excludedHosts, ...(facts.hostId ? [facts.hostId] : [])], state.spec) : undefined;
+      to = other ? { ...hostPlacement(placement.hwClass, other.hostId), tierGb: placement.tierGb } : { ...placement, queue, hostId: undefined, pinned: undefined };
+    }
+    log({ action: 'flaky-rerun', attempt: state.attempts, hostId: facts.hostId, category: facts.category, rule: facts.rule, to: to.queue, reason: `${why}${to.hostId ? ` on ${to.hostId}` : ''}` });
+    place(to);
+    setStatus('retrying', { category: facts.category });
+    return { done: false };
+  }
+
+  /** Writes the task's record to the results store; the outcome stays in Temporal whatever happens to the write. */
+  async function recordResult(result: TestTaskResult): Promise<void> {
+    if (!patched(RESULTS_STORE_PATCH)) return;
+    const record = taskRecordFromResult(result, {
+      batchId: state.batchId,
+      labels: state.spec.labels,
+      startedAt: new Date(state.startedAtMs).toISOString(),
+      endedAt: new Date().toISOString(),
+      runId: workflowInfo().runId,
+      tests: result.tests,
+      deadLettered: result.status === 'dead_lettered' || state.recoveryLog.some((e) => e.action === 'dead-letter'),
+    });
+    const written = await tryControl(() => results.recordTaskResult(record));
+    if (!written.ok) log({ action: 'results-store', reason: `the task's record was not written: ${written.error}` });
   }
 
   /** An operator's move (reassign, report-failure), taken from the state and carried out. */
@@ -509,6 +564,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     const hostId = fields.hostId ?? state.currentHost;
     setStatus(final, { host: hostId, category: fields.category });
     const placement = current(state);
+    const tests = state.testRuns?.length ? mergeAttempts(state.testRuns, { quarantine: state.spec.quarantinedTests }) : undefined;
     return {
       name: state.spec.name,
       workflowId,
@@ -521,6 +577,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       attempts: state.attempts,
       placements: state.placements,
       recoveryLog: state.recoveryLog,
+      ...(tests ? { tests } : {}),
       ...fields,
       hostId,
     };

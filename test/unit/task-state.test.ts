@@ -34,7 +34,7 @@ describe('reportFailureEffect: the right attempt moves', () => {
     ['between attempts on the class queue: excluded for later', { status: 'retrying', placements: [onCpu], currentHost: 'a' }, 'a', false, { exclude: 'a', move: false }],
     ['a settled task: recorded, nothing moves', { status: 'passed', placements: [onCpu], currentHost: 'a' }, 'a', false, { exclude: 'a', move: false }],
   ] as const)('%s', (_what, over, host, inFlight, expected) => {
-    expect(reportFailureEffect(state(over as Partial<TaskState>), host, inFlight)).toEqual(expected);
+    expect(reportFailureEffect(state(over as unknown as Partial<TaskState>), host, inFlight)).toEqual(expected);
   });
 });
 
