@@ -1110,7 +1110,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'runner-report-failed',
     category: C.EXECUTION,
     pattern:
-      /\b\d+ failed, \d+ passed\b|\b\d+ passed, \d+ failed\b|=+ \d+ failed\b|^FAIL\t|^FAIL\s+\S+\s+[\d.]+s\s*$|^--- FAIL: |test result: FAILED|^test \S+ \.\.\. FAILED|Tests run: \d+, Failures: \d+, Errors: [1-9]|There (?:were|are) (?:test failures|failing tests)|\b\d+ examples?, [1-9]\d* failures?|Failure\/Error:|^\s*expected:? [^\n]{0,200}\n\s*got:|Test Run Failed|Total tests: \d+[^\n]{0,40}Failed: [1-9]|\bFailed: [1-9]\d*, Passed: \d+|Assert\.\w+ failed|\d+% tests? passed, [1-9]\d* tests? failed|The following tests FAILED|\*\*\*Failed\b|\b\d+ tests? FAILED\b|FAILED in \d+ out of \d+|tests pass and \d+ fails? locally|^FAIL: \/\/|FAIL! -- \d+ Passed \| [1-9]\d* Failed|Expected [^\n]{1,120} but (?:was|got|received)|RecursionError|maximum recursion depth exceeded|StackOverflowError|Summarizing \d+ Failures?|^\s*Expected\s*(?:<[^>\n]{1,40}>)?\s*:\s[^\n]{0,120}\n?\s*to (?:be|equal|have|contain)|Difference exceeds tolerance|^not ok \d+|\b[1-9]\d* failing\b|Test Files\s+[1-9]\d* failed|There (?:was|were) [1-9]\d* failures?|Failed!\s+-\s+Failed:\s+[1-9]|\[FAIL\]|\[\s+FAILED\s+\]|\| [1-9]\d* failed\b|^FAILURES!$|not to have occurred|Expected\s*:\s*\S+\s+to be ==|Mismatched outputs|Pass Rate: 0\.0%|\.py [.sxE]*F[.FsxE]* *\[ *\d+%\]/m,
+      /\b\d+ failed, \d+ passed\b|\b\d+ passed, \d+ failed\b|(?<!=)=+ \d+ failed\b|^FAIL\t|^FAIL[ \t]+\S+[ \t]+[\d.]+s[ \t]*$|^--- FAIL: |test result: FAILED|^test \S+ \.\.\. FAILED|Tests run: \d+, Failures: \d+, Errors: [1-9]|There (?:were|are) (?:test failures|failing tests)|\b\d+ examples?, [1-9]\d* failures?|Failure\/Error:|^[ \t]*expected:? [^\n]{0,200}\n[ \t]*got:|Test Run Failed|Total tests: \d+[^\n]{0,40}Failed: [1-9]|\bFailed: [1-9]\d*, Passed: \d+|Assert\.\w+ failed|\b\d+% tests? passed, [1-9]\d* tests? failed|The following tests FAILED|\*\*\*Failed\b|\b\d+ tests? FAILED\b|FAILED in \d+ out of \d+|tests pass and \d+ fails? locally|^FAIL: \/\/|FAIL! -- \d+ Passed \| [1-9]\d* Failed|Expected [^\n]{1,120} but (?:was|got|received)|RecursionError|maximum recursion depth exceeded|StackOverflowError|Summarizing \d+ Failures?|^[ \t]*Expected[ \t]*(?:<[^>\n]{1,40}>)?[ \t]*:[ \t][^\n]{0,120}\n?[ \t]*to (?:be|equal|have|contain)|Difference exceeds tolerance|^not ok \d+|\b[1-9]\d* failing\b|Test Files\s+[1-9]\d* failed|There (?:was|were) [1-9]\d* failures?|Failed!\s+-\s+Failed:\s+[1-9]|\[FAIL\]|\[\s+FAILED\s+\]|\| [1-9]\d* failed\b|^FAILURES!$|not to have occurred|Expected\s*:\s*\S+\s+to be ==|Mismatched outputs|Pass Rate: 0\.0%|\.py [.sxE]*F[.FsxE]* *\[ *\d+%\]/m,
     description: "The runner's own report says tests failed: pytest, go test, cargo, Surefire/Gradle, RSpec, .NET, CTest, Bazel, Ginkgo.",
   },
   {
@@ -1129,7 +1129,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'pytest-exit-tests-failed',
     category: C.EXECUTION,
-    pattern: /pytest|py\.test|test session starts|short test summary|=+ \d+ (?:passed|failed)\b/,
+    pattern: /pytest|py\.test|test session starts|short test summary|(?<!=)=+ \d+ (?:passed|failed)\b/,
     exitCodes: [1],
     description: 'pytest exit 1: tests were collected and some failed.',
   },
