@@ -14,6 +14,7 @@ import type { Notification } from '../notifications/notifier';
 import { WorkerSpec, startLocalFleet } from '../server/local-fleet';
 import { REPO_ROOT } from '../server/temporal-cli';
 import { redriveUpdate } from '../workflows/messages';
+import { generateReport } from './report';
 import { asExpected, formatTable, newBatchId, readTaskFile, settledResult, startTasks, waitForTasks } from './submit';
 
 export const DEMO_WORKERS: WorkerSpec[] = [
@@ -117,6 +118,20 @@ export async function runDemo(opts: { suite: string; keep?: boolean }): Promise<
       const after: TestTaskResult = await settledResult(handles[i]);
       say(`${parked.name} after redrive: ${after.status}${after.hostId ? ` on ${after.hostId}` : ''}; recovery log: ${after.recoveryLog.map((e) => e.action).join(' → ')}`);
       redrivesOk &&= after.status === 'passed';
+    }
+    for (const r of results) {
+      const flaky = r.tests?.cases.filter((c) => c.status === 'flaky') ?? [];
+      if (flaky.length) say(`${r.name}: flaky test${flaky.length > 1 ? 's' : ''} ${flaky.map((c) => `${c.id} (${(c.runs ?? []).map((x) => `${x.status} on ${x.host}`).join(', ')})`).join('; ')}`);
+    }
+    // The results store has every task of the batch: the report, and its HTML version.
+    const html = path.join(logDir, `report-${batchId}.html`);
+    try {
+      const text = await generateReport({ batch: batchId, format: 'text' });
+      console.log(`\n${text.output}\n`);
+      await generateReport({ batch: batchId, format: 'html', out: html });
+      say(`the report as one HTML file: ${html}   (npx dtf report --batch ${batchId} --format html --out FILE)`);
+    } catch (err) {
+      say(`could not build the report: ${(err as Error).message}`);
     }
     return unexpected.length === 0 && redrivesOk;
   } finally {
