@@ -142,6 +142,18 @@ describe('the fallback in classifyFailure', () => {
   });
 });
 
+describe('pathological inputs', () => {
+  it('no rule backtracks badly on 64 KiB runs of one character or on blank lines', () => {
+    const run = (s: string, n: number): string => s.repeat(Math.ceil(n / s.length)).slice(0, n);
+    const inputs = [run('1', 65536), run('=', 65536), run('\n', 65536), run(' \n', 65536), run('a', 65536), run('% ', 65536), `x.py ${run('F', 65530)}`];
+    for (const text of inputs) {
+      const start = process.hrtime.bigint();
+      classifyFailure({ message: text.slice(0, 16384), outputTail: text });
+      expect(Number(process.hrtime.bigint() - start) / 1e6).toBeLessThan(250);
+    }
+  });
+});
+
 describe('the workflow bundle', () => {
   it('src/workflows imports nothing from the classifier (the model stays out of the bundle)', () => {
     const dir = join(__dirname, '..', '..', 'src', 'workflows');
