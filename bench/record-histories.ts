@@ -1,7 +1,7 @@
 /**
  * Records the histories the replay test guards (test/fixtures/histories/): one real run of each kind of path on
- * its own dev server with real workers. Run after a build: `npm run record:histories`. Re-record only when a change
- * is meant to break replay (then follow the README's rule on changing the workflow); otherwise add, never replace.
+ * its own dev server with real workers: `npm run record:histories` records only the scenarios that have no history
+ * yet, so new paths are added and old histories stay as running tasks made them; `-- --overwrite` records all again.
  */
 import { Client, WorkflowHandle } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
@@ -33,6 +33,9 @@ async function main() {
   const recorded: string[] = [];
   const cli = findOrInstallTemporalCli();
   /** Through the Temporal CLI: its JSON is the format every Temporal tool reads back (historyFromJSON). */
+  const overwrite = process.argv.includes('--overwrite');
+  /** Whether a scenario still needs recording: histories are added, never replaced, unless --overwrite. */
+  const wanted = (name: string) => overwrite || !fs.existsSync(path.join(OUT, `${name}.json`));
   function saveRun(name: string, workflowId: string, runId?: string) {
     const json = execFileSync(cli, ['workflow', 'show', '--address', fleet.address, '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json'], { maxBuffer: 64 << 20 });
     fs.mkdirSync(OUT, { recursive: true });
@@ -43,20 +46,42 @@ async function main() {
   const save = async (name: string, handle: WorkflowHandle) => saveRun(name, handle.workflowId);
 
   try {
-    const passed = await start({ name: 'passed', command: ['true'] });
-    await settledResult(passed);
-    await save('passed', passed);
+    if (wanted('passed')) {
+      const passed = await start({ name: 'passed', command: ['true'] });
+      await settledResult(passed);
+      await save('passed', passed);
+    }
+    // Since the results store: the same path with its write at the end (behind the patch).
+    if (wanted('passed-with-results-store')) {
+      const passed = await start({ name: 'passed-stored', command: ['true'] });
+      await settledResult(passed);
+      await save('passed-with-results-store', passed);
+    }
+    if (wanted('flaky-rerun')) {
+      const flaky = await start({
+        name: 'flaky',
+        command: [process.execPath, '-e', "require('assert').notStrictEqual(process.env.DTF_ATTEMPT, '1', 'flaky on purpose')"],
+        flakyReruns: 1,
+      });
+      await settledResult(flaky);
+      await save('flaky-rerun', flaky);
+    }
 
+    if (wanted('recovered-in-place')) {
     const flaky = path.join(tmp, 'network-up');
     const recovered = await start({ name: 'recovered', command: failUntilFile(flaky, 'Error: connect ECONNREFUSED 127.0.0.1:9'), retry: { NETWORK_CONNECTION_ERROR: { initialDelayMs: 1500, maxDelayMs: 1500 } } });
     setTimeout(() => fs.writeFileSync(flaky, 'up'), 1000);
     await settledResult(recovered);
     await save('recovered-in-place', recovered);
+    }
 
+    if (wanted('fallback-to-cpu')) {
     const fallback = await start({ name: 'fallback', command: ['true'], hardware: { class: 'cuda', minGpuMemoryGb: 80, fallback: ['cpu'] }, placementTimeoutSeconds: 2 });
     await settledResult(fallback);
     await save('fallback-to-cpu', fallback);
+    }
 
+    if (wanted('dead-lettered-redriven')) {
     const fixed = path.join(tmp, 'config-fixed');
     const parked = await start({ name: 'dead-lettered', command: failUntilFile(fixed, 'ValueError: invalid configuration: unknown option --fast') });
     await settledResult(parked); // parked
@@ -64,13 +89,17 @@ async function main() {
     await parked.executeUpdate(redriveUpdate, { args: [{ reason: 'config fixed' }] });
     await parked.result();
     await save('dead-lettered-redriven', parked);
+    }
 
+    if (wanted('reassigned')) {
     const moved = await start({ name: 'reassigned', command: [process.execPath, '-e', 'setTimeout(()=>{},3000)'] });
     await new Promise((r) => setTimeout(r, 1000));
     await moved.executeUpdate(reassignUpdate, { args: [{ to: 'rec-b', reason: 'record a move' }] });
     await moved.result();
     await save('reassigned', moved);
+    }
 
+    if (wanted('continued-as-new') || wanted('after-continue-as-new')) {
     const counter = path.join(tmp, 'can-counter');
     const long = await client.workflow.start('testTaskWorkflow', {
       taskQueue: WORKFLOW_TASK_QUEUE,
@@ -92,6 +121,7 @@ async function main() {
     for await (const wf of client.workflow.list({ query: `WorkflowId = '${long.workflowId}'` })) first = wf.runId;
     saveRun('continued-as-new', long.workflowId, first);
     await save('after-continue-as-new', long);
+    }
   } finally {
     await fleet.stop();
   }
