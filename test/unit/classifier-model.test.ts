@@ -131,14 +131,14 @@ describe('the fallback in classifyFailure', () => {
     expect(Object.keys(out[1] ?? {})).toEqual(expect.arrayContaining(['category', 'kind', 'rule', 'decidedBy', 'confidence']));
   });
 
-  it('costs well under a millisecond on a 64 KiB tail (a loose bound for a shared test machine)', () => {
+  it('stays cheap on a 64 KiB tail (a loose bound: jest and a shared machine are slower; bench:classify measures it)', () => {
     const tail = `${'2026-12-01T09:00:00Z INFO train.py:120 step=100 loss=0.1234 lr=3e-4 throughput=1234 samples/s\n'.repeat(700)}Traceback: the frobnicator sulks\n`;
     const obs = { message: 'job failed', outputTail: tail.slice(-64 * 1024), exitCode: 1 };
     for (let i = 0; i < 20; i += 1) classifyFailure(obs);
     const start = process.hrtime.bigint();
     for (let i = 0; i < 100; i += 1) classifyFailure(obs);
     const meanMs = Number(process.hrtime.bigint() - start) / 1e6 / 100;
-    expect(meanMs).toBeLessThan(5);
+    expect(meanMs).toBeLessThan(10);
   });
 });
 
