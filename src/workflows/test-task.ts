@@ -16,6 +16,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -58,8 +59,12 @@ const control = proxyActivities<ControlActivities>({
   retry: { maximumAttempts: 3, initialInterval: '500ms' },
 });
 
-/** The results store: written at the end of each task (and when it is parked); a write that fails never fails it. */
-const results = proxyActivities<ResultsActivities>({
+/**
+ * The results store: written at the end of each task (and when it is parked); a write that fails never fails it. A
+ * local activity, run by the worker that runs the workflow: no task-queue round trip, so the write costs the server
+ * nothing but a marker in the history.
+ */
+const results = proxyLocalActivities<ResultsActivities>({
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: ['InvalidTaskRecord', 'ResultsStoreMisconfigured'] },
 });
