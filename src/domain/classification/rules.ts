@@ -271,7 +271,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'accelerator-unavailable',
     category: C.HW_AVAILABILITY,
     pattern:
-      /Unable to initialize backend '(?:tpu|gpu|cuda|rocm)': (?!UNIMPLEMENTED|INTERNAL: Failed to open|Found \w+ version)|(?:TPU|GPU) is already in use|\bPI_ERROR_DEVICE_NOT_FOUND\b|\bDEVICE_NOT_FOUND\b|Neither CUDA nor MPS is available|requires a GPU\b|can only be used on CUDA devices|\bCUDA (?:is )?not available|no (?:CUDA|ROCm|HIP|XPU|GPU|TPU|NVIDIA|AMD) (?:GPUs?|devices?) (?:were |was )?(?:found|available|detected)|hipErrorNoDevice|No HIP GPUs are available|could not select device driver|cuInit: CUDA_ERROR_UNKNOWN|nvmlDeviceGetHandleByIndex\(\): Unknown Error|MPS backend (?:is )?not available/i,
+      /Unable to initialize backend '(?:tpu|gpu|cuda|rocm)': (?!UNIMPLEMENTED|INTERNAL: Failed to open|Found \w+ version)|(?:TPU|GPU) is already in use|\bPI_ERROR_DEVICE_NOT_FOUND\b|\bDEVICE_NOT_FOUND\b|Neither CUDA nor MPS is available|requires a GPU\b|can only be used on CUDA devices|\bCUDA (?:is )?not available|no (?:CUDA|ROCm|HIP|XPU|GPU|TPU|NVIDIA|AMD) (?:GPUs?|devices?) (?:were |was )?(?:found|available|detected)|hipErrorNoDevice|No HIP GPUs are available|could not select device driver|cuInit: CUDA_ERROR_UNKNOWN|torch\.cuda\.is_available\(\) is False|invalid device ordinal|cudaErrorInvalidDevice\b|nvmlDeviceGetHandleByIndex\(\): Unknown Error|MPS backend (?:is )?not available/i,
     description: 'The accelerator (CUDA, ROCm, XPU, MPS, TPU) is absent, busy or not usable on this host.',
   },
   {
