@@ -467,7 +467,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'out-of-memory-exception-hierarchy',
     category: C.ALLOC,
     pattern:
-      /OutOfMemory|\bOOM (?:command|when|error|while)|OUT_OF_(?:DEVICE_|HOST_)?MEMORY\b|\bhipErrorOutOfMemory\b|Failed to allocate (?:memory|request for)|could not be allocated|not enough (?:free )?memory|No available memory for the cache blocks|maximum number of tokens that can be stored in KV cache|ObjectStoreFullError|object store is full|over \d+% (?:full|of the memory)|More than \d+% of the memory|used memory > '?maxmemory|Dst tensor is not initialized|Failed to get convolution algorithm|Metaspace\b|OUT_OF_RESOURCES\b|memory allocation error|\bout_of_memory\b|exceeded \d+% memory budget|Blas \w+ launch failed|fork(?:: retry)?: Resource temporarily unavailable|[Cc]annot fork|pthread_create failed|can't start new thread|\[Errno 1[12]\]|inotify (?:watch|instance)|max_user_(?:watches|instances)|user limit on the total number of inotify|\boom[_-]kill event/,
+      /OutOfMemory|\bOOM (?:command|when|error|while)|OUT_OF_(?:DEVICE_|HOST_)?MEMORY\b|\bhipErrorOutOfMemory\b|Failed to allocate (?:memory|request for)|could not be allocated|not enough (?:free )?memory|No available memory for the cache blocks|maximum number of tokens that can be stored in KV cache|ObjectStoreFullError|object store is full|over \d+% (?:full|of the memory)|More than \d+% of the memory|used memory > '?maxmemory|Dst tensor is not initialized|Failed to get convolution algorithm|Metaspace\b|OUT_OF_RESOURCES\b|memory allocation error|\bout_of_memory\b|exceeded \d+% memory budget|Blas \w+ launch failed|fork(?:: retry)?: Resource temporarily unavailable|[Cc]annot fork|pthread_create failed|can't start new thread|\[Errno 12\]|inotify (?:watch|instance)|max_user_(?:watches|instances)|user limit on the total number of inotify|\boom[_-]kill event/,
     description: 'Any *OutOfMemoryError / OOM / "failed to allocate" from any runtime or library (XPU, HIP, TensorRT, ONNX Runtime, Ray, Redis, JVM).',
   },
   {
@@ -674,7 +674,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'cloud-throttling',
     category: C.OVERLOAD,
     pattern:
-      /\bThrottling(?:Exception)?\b|Rate exceeded|\bSlowDown\b|\bServerBusy\b|server is busy|busier than usual|too many clients|max number of clients reached|MaxStartups|remaining connection slots are reserved|Quota exceeded for quota metric|per minute|\bRequestLimitExceeded\b|TooManyRequests|ProvisionedThroughputExceeded|(?:user)?[Rr]ateLimitExceeded|\b(?:HTTP|status|code|error|Error)[ :]{0,3}503\b|\b503 (?:Server Error|Service)|Backend is unhealthy/,
+      /\bThrottling(?:Exception)?\b|Rate exceeded|\bSlowDown\b|\bServerBusy\b|server is busy|busier than usual|too many clients|max number of clients reached|MaxStartups|remaining connection slots are reserved|Quota exceeded for quota metric|(?:requests?|calls?|queries|tokens) per (?:minute|second|day)|\bRequestLimitExceeded\b|TooManyRequests|ProvisionedThroughputExceeded|(?:user)?[Rr]ateLimitExceeded|\b(?:HTTP|status|code|error|Error)[ :]{0,3}503\b|\b503 (?:Server Error|Service)|Backend is unhealthy/,
     description: 'A service throttles or is busy (AWS Throttling/SlowDown, GCP rateLimitExceeded, Azure ServerBusy, database connection slots, HTTP 503).',
   },
   {
