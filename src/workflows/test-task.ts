@@ -68,6 +68,8 @@ const results = proxyLocalActivities<ResultsActivities>({
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: ['InvalidTaskRecord', 'ResultsStoreMisconfigured'] },
 });
+/** Histories from before this patch upsert the search attributes the start already set; new runs skip that write. */
+export const SKIP_INITIAL_UPSERT_PATCH = 'skip-initial-upsert';
 /** Histories from before the results store have no such write: they replay without it. */
 export const RESULTS_STORE_PATCH = 'results-store';
 
@@ -287,7 +289,11 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
         return finish('error', { reason: init.reason, category: 'TEST_CONFIGURATION_ERROR' });
       }
       place(init.placement);
-      setStatus('queued');
+      // `dtf submit` starts the workflow with these search attributes already; a redrive or an older client may not.
+      const started = workflowInfo().typedSearchAttributes;
+      const alreadySet = state.placements.length === 1 && started.get(DtfStatus) === 'queued' && started.get(DtfQueue) === init.placement.queue;
+      if (!(alreadySet && patched(SKIP_INITIAL_UPSERT_PATCH))) setStatus('queued');
+      else state.status = 'queued';
     }
     for (;;) {
       if (state.pendingMove) {
