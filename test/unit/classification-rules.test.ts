@@ -31,6 +31,9 @@ const SAMPLES: Record<string, FailureObservation> = {
   'container-killed-137': { message: 'Last State:     Terminated\n  Reason:       Error\n  Exit Code:    137' },
   'cleanup-generic': { message: "Error: failed to unmount /mnt/scratch/job-42: target still in use" },
   'gpu-oom-accelerator': { message: 'torch.OutOfMemoryError: HIP out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 63.98 GiB' },
+  'image-pull-unauthorized': {
+    message: 'Warning  Failed  kubelet  Error: ErrImagePull: rpc error: code = Unknown desc = failed to authorize: 401 Unauthorized',
+  },
   'machine-check-error': { message: 'kernel: mce: [Hardware Error]: Machine check events logged' },
   'disk-io-error': { message: '[ 415.118808] blk_update_request: I/O error, dev sdb, sector 8192 op 0x0:(READ) flags 0x0' },
   'kernel-hung-task': { message: 'INFO: task jbd2/sda1-8:412 blocked for more than 120 seconds.' },

@@ -920,6 +920,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
 
   // ── Configuration: the spec, the config file or the command line is wrong. Retrying will not help. ──
   {
+    name: 'image-pull-unauthorized',
+    category: C.CONFIGURATION,
+    pattern: /(?:ErrImagePull|ImagePullBackOff|[Pp]ull(?:ing)? (?:image|access))[^\n]{0,300}(?:unauthorized|authentication required|401 Unauthorized|403 Forbidden|no basic auth credentials)/,
+    description: 'The image exists but the node may not pull it (registry credentials, imagePullSecrets): configuration.',
+  },
+  {
     name: 'container-image-not-found',
     category: C.DEPENDENCY,
     kind: 'permanent',
