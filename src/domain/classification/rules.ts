@@ -541,7 +541,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'heartbeat-timeout',
     category: C.DISCONNECTION,
-    pattern: /heartbeat[^\n]{0,40}time(?:d ?)?out|TIMEOUT_TYPE_HEARTBEAT|missed (?:too many )?heartbeats?|lack of heartbeat/i,
+    pattern: /heartbeat[^\n]{0,40}time(?:d ?)?out|TIMEOUT_TYPE_HEARTBEAT|missed (?:too many )?heartbeats?|failed to heartbeat|no heartbeat (?:received|from)|lack of heartbeat/i,
     description: 'The worker stopped heartbeating (Temporal heartbeat timeout: the worker died or stalled).',
   },
   {
