@@ -1031,7 +1031,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'no-tests-collected',
     category: C.CONFIGURATION,
     pattern:
-      /No tests? (?:found|were executed|is available|to run|ran)\b|No examples found|\bno tests ran\b|collected 0 items|testMatch: |--passWithNoTests|No tests matching|\(Not Run\)|no test files|no test specified|0 tests? (?:collected|executed|run)/i,
+      /No tests? (?:(?:were |was )?found|were executed|is available|to run|ran)\b|No examples found|\bno tests ran\b|collected 0 items|testMatch: |--passWithNoTests|No tests matching|\(Not Run\)|no test files|no test specified|0 tests? (?:collected|executed|run)/i,
     description: 'The runner found no test to run (pattern selected nothing, wrong path, missing discoverer).',
   },
   {
