@@ -58,11 +58,20 @@ async function main() {
     maxConcurrentActivityTaskExecutions: concurrency,
   });
   const bareRun = bare.run();
+  // The routed baseline's activities: their own queue, another worker, the same slots.
+  const bareActivityWorker = await Worker.create({ connection, namespace, taskQueue: 'bench-bare-activities', activities: bareActivities, maxConcurrentActivityTaskExecutions: concurrency });
+  const bareActivityRun = bareActivityWorker.run();
 
   const runBare = (n: number) =>
     timeIt(() =>
       inBatches([...Array(n).keys()], concurrency, (i) =>
         client.workflow.execute('bareWorkflow', { taskQueue: 'bench-bare', workflowId: `bare-${newBatchId()}-${i}`, args: [[trueBin]] }),
+      ),
+    );
+  const runBareRouted = (n: number) =>
+    timeIt(() =>
+      inBatches([...Array(n).keys()], concurrency, (i) =>
+        client.workflow.execute('bareRoutedWorkflow', { taskQueue: 'bench-bare', workflowId: `bare-routed-${newBatchId()}-${i}`, args: [[trueBin], 'bench-bare-activities'] }),
       ),
     );
   const runDtf = (n: number) => {
@@ -80,34 +89,45 @@ async function main() {
   // Warm-up (bundle load, connections, caches), then rounds that alternate which side goes first, so that neither
   // gets the warmer server; the median round is the figure (this 2-core machine is noisy).
   await runBare(10);
+  await runBareRouted(10);
   await runDtf(10);
   const ratios: number[] = [];
+  const routedRatios: number[] = [];
   let bareSeconds = 0;
+  let routedSeconds = 0;
   let dtfSeconds = 0;
   for (let round = 0; round < rounds; round += 1) {
-    let b: number;
-    let d: number;
-    if (round % 2 === 0) {
-      b = await runBare(tasks);
-      d = await runDtf(tasks);
-    } else {
-      d = await runDtf(tasks);
-      b = await runBare(tasks);
+    // Rotate the order, so that no side always runs on the warmest (or the busiest) server.
+    const order = [['bare', runBare], ['routed', runBareRouted], ['dtf', runDtf]] as const;
+    const times: Record<string, number> = {};
+    for (let k = 0; k < order.length; k += 1) {
+      const [name, run] = order[(k + round) % order.length];
+      times[name] = await run(tasks);
     }
-    bareSeconds += b;
-    dtfSeconds += d;
-    ratios.push(b / d);
-    console.log(`[bench] round ${round + 1}: bare ${(tasks / b).toFixed(1)} tasks/s, dtf ${(tasks / d).toFixed(1)} tasks/s, ratio ${(b / d).toFixed(3)}`);
+    bareSeconds += times.bare;
+    routedSeconds += times.routed;
+    dtfSeconds += times.dtf;
+    ratios.push(times.bare / times.dtf);
+    routedRatios.push(times.routed / times.dtf);
+    console.log(
+      `[bench] round ${round + 1}: bare ${(tasks / times.bare).toFixed(1)} tasks/s, bare routed ${(tasks / times.routed).toFixed(1)}, dtf ${(tasks / times.dtf).toFixed(1)}; ratio ${(times.bare / times.dtf).toFixed(3)}, to routed ${(times.routed / times.dtf).toFixed(3)}`,
+    );
   }
-  const sorted = [...ratios].sort((x, y) => x - y);
-  const medianRatio = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  const median = (xs: number[]) => {
+    const sorted = [...xs].sort((x, y) => x - y);
+    return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  };
+  const medianRatio = median(ratios);
   const bareTasksPerSecond = (tasks * rounds) / bareSeconds;
   const dtfTasksPerSecond = (tasks * rounds) / dtfSeconds;
   console.log(`[bench] ${rounds} rounds of ${tasks} tasks, concurrency ${concurrency}`);
-  console.log(`[bench] bare Temporal: ${bareTasksPerSecond.toFixed(1)} tasks/s (${bareSeconds.toFixed(2)} s)`);
+  console.log(`[bench] bare Temporal: ${bareTasksPerSecond.toFixed(1)} tasks/s (${bareSeconds.toFixed(2)} s); activity on the workflow's queue, dispatched eagerly`);
+  console.log(`[bench] bare, routed: ${((tasks * rounds) / routedSeconds).toFixed(1)} tasks/s (${routedSeconds.toFixed(2)} s); activity on a queue of its own`);
   console.log(`[bench] dtf:           ${dtfTasksPerSecond.toFixed(1)} tasks/s (${dtfSeconds.toFixed(2)} s)`);
   bare.shutdown();
+  bareActivityWorker.shutdown();
   await bareRun;
+  await bareActivityRun;
   await dtfWorker.shutdown();
   await client.connection.close();
   await fleet.stop();
@@ -118,6 +138,8 @@ async function main() {
       ratio: round(dtfTasksPerSecond / bareTasksPerSecond, 3),
       medianRatio: round(medianRatio, 3),
       ratios: ratios.map((r) => round(r, 3)),
+      bareRoutedTasksPerSecond: round((tasks * rounds) / routedSeconds),
+      medianRatioToRouted: round(median(routedRatios), 3),
     }),
   );
 }

@@ -15,7 +15,9 @@ import { ErrorFrequencyTracker, RECURRING_THRESHOLD } from '../domain/error-freq
 import { GpuInfo, HostHardware, bestComputeCapability } from '../domain/hardware';
 import { Placement, hostMeetsRequirement } from '../domain/placement';
 import { PolicyTableOverrides, inPlaceDecision, policyFor } from '../domain/policies';
-import type { AttemptHeartbeat, CommandSuccess, FailureMeta } from '../domain/task-result';
+import type { AttemptHeartbeat, CommandSuccess, FailureMeta, TestTaskResult } from '../domain/task-result';
+import { taskRecordFromResult } from '../domain/task-record';
+import type { ResultsActivities } from './results';
 import type { TestTaskSpec } from '../domain/task-spec';
 import { TestsSummary, testsVerdict } from '../domain/test-results';
 import { junitSummary } from '../results/junit';
@@ -51,6 +53,8 @@ export interface TaskActivityDeps {
   notifier?: Notifier;
   /** This host's GPUs, shared with its slot supplier (default: a pool of the detected GPUs). */
   gpus?: GpuPool;
+  /** The results store, for the records of tasks that pass on their first attempt (see recordOnPass). */
+  results?: Pick<ResultsActivities, 'recordTaskResult'>;
 }
 
 export interface RunTestTaskInput {
@@ -62,6 +66,11 @@ export interface RunTestTaskInput {
   /** 1-based count of attempts of the task across placements (and redrives): names the workspace, DTF_ATTEMPT. */
   attempt: number;
   workflowId: string;
+  /**
+   * Set on a task's first attempt: if it passes, its passing ends the task, so the worker writes the task's record
+   * to the results store itself, after answering, and the workflow's own write (a local activity) is saved.
+   */
+  recordOnPass?: { runId: string; batchId?: string; labels: Record<string, string>; startedAtMs: number };
 }
 
 /** When an attempt sends its first heartbeat (then one every heartbeatIntervalMs). */
@@ -347,7 +356,13 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     const passed = ran && (verdict ? verdict.status === 'passed' && (result.exitCode === 0 || tests!.quarantined > 0) : result.exitCode === 0);
     if (passed) {
       log.info({ durationMs, tests: tests && { total: tests.total, failed: tests.failed, flaky: tests.flaky, quarantined: tests.quarantined } }, 'task passed');
-      return { attempt: input.attempt, hostId: deps.hardware.hostId, exitCode: 0, durationMs, outputTail, compensation, ...(tests ? { tests } : {}) };
+      const success: CommandSuccess = { attempt: input.attempt, hostId: deps.hardware.hostId, exitCode: 0, durationMs, outputTail, compensation, ...(tests ? { tests } : {}) };
+      // A failed undo goes into the workflow's recovery log: then the workflow writes the record, with it.
+      if (input.recordOnPass && deps.results && compensation.every((c) => c.ok)) {
+        recordInBackground(input, success, deps.results, log);
+        return { ...success, recorded: true };
+      }
+      return success;
     }
     if (ran && verdict?.status === 'failed' && result.exitCode === 0) {
       const message = `the command exited 0 but its report lists ${verdict.failing.length} failed case(s): ${verdict.failing.slice(0, 5).join(', ')}`;
@@ -375,6 +390,48 @@ export function createTaskActivities(deps: TaskActivityDeps) {
 }
 
 export type TaskActivities = ReturnType<typeof createTaskActivities>;
+
+const BACKGROUND_WRITE_ATTEMPTS = 3;
+
+/** The record of a task that passed on its first attempt, written after the activity has answered (retried, logged). */
+function recordInBackground(input: RunTestTaskInput, success: CommandSuccess, results: Pick<ResultsActivities, 'recordTaskResult'>, log: Logger): void {
+  const ctx = input.recordOnPass!;
+  const now = Date.now();
+  const result: TestTaskResult = {
+    name: input.spec.name,
+    workflowId: input.workflowId,
+    status: 'passed',
+    exitCode: 0,
+    durationMs: Math.max(0, now - ctx.startedAtMs),
+    hostId: success.hostId,
+    hwClass: input.placement.hwClass,
+    queue: input.placement.queue,
+    outputTail: '',
+    attempts: 1,
+    placements: [input.placement],
+    recoveryLog: [],
+    ...(success.tests ? { tests: success.tests } : {}),
+  };
+  const record = taskRecordFromResult(result, {
+    runId: ctx.runId,
+    batchId: ctx.batchId,
+    labels: ctx.labels,
+    startedAt: new Date(ctx.startedAtMs).toISOString(),
+    endedAt: new Date(now).toISOString(),
+    tests: success.tests,
+  });
+  setImmediate(async () => {
+    for (let attempt = 1; attempt <= BACKGROUND_WRITE_ATTEMPTS; attempt += 1) {
+      try {
+        await results.recordTaskResult(record);
+        return;
+      } catch (err) {
+        if (attempt === BACKGROUND_WRITE_ATTEMPTS) log.error({ err }, 'could not write the task record to the results store');
+        else await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
+  });
+}
 
 /**
  * The JUnit reports the command wrote, if it said where (`junit:` in the spec, or DTF_JUNIT_XML in its env), relative

@@ -28,6 +28,8 @@ export interface CommandSuccess {
   compensation: CompensationRecord[];
   /** Per-case results from the task's JUnit report, when it names one. */
   tests?: TestsSummary;
+  /** The worker wrote the task's record to the results store (recordOnPass): the workflow need not. */
+  recorded?: boolean;
 }
 
 /** Second entry of an ApplicationFailure's details (the first is the ErrorReport): what the workflow decides with. */

@@ -118,12 +118,16 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   const gpuMemoryGb = Math.max(0, ...hardware.gpus.map((g) => g.memoryGb));
   // Tasks pinned to this host by a user or an operator run even while it is quarantined: someone chose it on purpose.
   const gate = createQuarantineGate(quarantine, { hostId, gpuMemoryGb, isExempt: (ctx) => ctx.pinned === true, slotsAdmit: true });
+  // The results store (SQLite by default, PostgreSQL with DTF_RESULTS_DB=postgres://…): written by the workflows this
+  // worker runs, and by its task activities for tasks that pass on their first attempt.
+  const resultsActivities = createResultsActivities(opts.resultsDb ?? process.env.DTF_RESULTS_DB);
   const gpus = new GpuPool(hardware.gpus.length);
   const maxTasks = opts.maxTasks ?? 2;
   // One supplier for all of this host's activity queues: it knows the GPUs, the CPU slots and the quarantine.
   const slots = new HostSlotSupplier({ maxTasks, gpus, quarantine });
   const taskActivities = createTaskActivities({
     gpus,
+    results: resultsActivities,
     hardware,
     identity,
     workRoot,
@@ -139,8 +143,6 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   const classQueues = classQueuesFor(hardware, { cpuTasks });
   const activityQueues = [...classQueues, hostQueue(hostId)];
   const workers: Worker[] = [];
-  // The results store (SQLite by default, PostgreSQL with DTF_RESULTS_DB=postgres://…), written by the workflows this worker runs.
-  const resultsActivities = createResultsActivities(opts.resultsDb ?? process.env.DTF_RESULTS_DB);
   if (opts.serveWorkflows !== false) {
     const bundle = workflowBundlePath();
     workers.push(

@@ -104,6 +104,8 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
   let operatorDecision: { redrive: boolean; reason: string } | undefined;
   /** Bumped by every operator move and fleet observation, so that waits re-check. */
   let wake = 0;
+  /** The attempt that passed wrote the task's record itself (recordOnPass). */
+  let recordedByWorker = false;
 
   const log = (entry: Omit<RecoveryLogEntry, 'at' | 'placement' | 'queue'> & { queue?: string }) =>
     state.recoveryLog.push({ at: new Date().toISOString(), placement: state.placements.length, queue: current(state)?.queue ?? '', ...entry });
@@ -231,7 +233,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
   }
 
   const result = await lifecycle();
-  await recordResult(result);
+  if (!recordedByWorker) await recordResult(result);
   // Updates and signals that arrived at the very end finish before the workflow does.
   await condition(allHandlersFinished);
   return result;
@@ -345,11 +347,15 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     const waits = watchScope.run(() => watchWhileWaiting(placement, scheduledAt)).catch((err) => {
       if (!isCancellation(err)) throw err;
     });
+    // The first attempt of a task with no history yet: if it passes, that ends the task, and its worker can write the record.
+    const firstAttempt = state.attempts === 0 && state.placements.length === 1 && state.recoveryLog.length === 0 && !state.testRuns?.length;
+    const recordOnPass = firstAttempt ? { runId: info.runId, batchId: state.batchId, labels: spec.labels, startedAtMs: state.startedAtMs } : undefined;
     try {
       const ok = await attemptScope.run(() =>
-        acts.runTestTask({ spec, placement, placementIndex: state.placements.length, attemptInPlacement: state.attemptInPlacement, attempt: state.attempts + 1, workflowId }),
+        acts.runTestTask({ spec, placement, placementIndex: state.placements.length, attemptInPlacement: state.attemptInPlacement, attempt: state.attempts + 1, workflowId, recordOnPass }),
       );
       state.attempts += 1;
+      recordedByWorker = ok.recorded === true;
       state.currentHost = ok.hostId;
       if (ok.tests) (state.testRuns ??= []).push({ host: ok.hostId, tests: ok.tests });
       if (ok.compensation.some((c) => !c.ok)) logCompensation(ok.compensation, ok.hostId);
