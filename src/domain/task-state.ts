@@ -64,6 +64,8 @@ export interface TaskState {
   testRuns?: AttemptTests[];
   /** Reruns after a test failure used in the current run (`flakyReruns`). */
   flakyRerunsUsed?: number;
+  /** Hosts excluded because a heartbeat was lost there, and when (epoch ms): one seen polling since is alive. */
+  heartbeatLost?: { hostId: string; atMs: number }[];
 }
 
 export function initialTaskState(spec: TestTaskSpec, batchId: string | undefined, nowMs: number): TaskState {

@@ -68,6 +68,11 @@ const results = proxyLocalActivities<ResultsActivities>({
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: ['InvalidTaskRecord', 'ResultsStoreMisconfigured'] },
 });
+/** Histories from before this patch gave up at once when host discovery found nobody. */
+export const FIND_HOST_PATIENCE_PATCH = 'find-host-patience';
+/** Extra looks for a live host, and the pause between them, before recovery gives up on a class (~10 s). */
+const FIND_HOST_LOOKS = 4;
+const FIND_HOST_LOOK_MS = 2_500;
 /** Histories from before this patch upsert the search attributes the start already set; new runs skip that write. */
 export const SKIP_INITIAL_UPSERT_PATCH = 'skip-initial-upsert';
 /** Histories from before the results store have no such write: they replay without it. */
@@ -521,7 +526,11 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       log({ action: 'fail', ...about, reason: step.reason });
       return { done: true, result: finish('error', { ...failureFields(), category: facts.category ?? state.lastFailure?.category, reason: step.reason }) };
     }
-    if (step.excludeHost && !state.excludedHosts.includes(step.excludeHost)) state.excludedHosts.push(step.excludeHost);
+    if (step.excludeHost && !state.excludedHosts.includes(step.excludeHost)) {
+      state.excludedHosts.push(step.excludeHost);
+      // A lost heartbeat may be the server's or the network's, not the host's: remember when, to tell later.
+      if (facts.rule === 'heartbeat-timeout') (state.heartbeatLost ??= []).push({ hostId: step.excludeHost, atMs: Date.now() });
+    }
     if (step.action === 'move') {
       const from = current(state)!;
       const action = byOperator ? 'move' : step.to.hwClass !== from.hwClass ? 'fallback' : step.to.tierGb !== from.tierGb && !step.to.hostId ? 'bigger-gpu' : 'relocate';
@@ -533,8 +542,23 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     // find-host: a live host on the class queue, not excluded, not the one that just failed. If the fleet cannot be
     // read, the class queue itself is the place: any live host there will take it.
     const avoid = [...state.excludedHosts, ...(facts.hostId ? [facts.hostId] : [])];
-    const live = await tryControl(() => control.listQueueHosts(step.queue));
-    const host = live.ok ? pickHost(live.value, avoid, state.spec) : undefined;
+    let live = await tryControl(() => control.listQueueHosts(step.queue));
+    let host = live.ok ? pickHost(live.value, avoid, state.spec) : undefined;
+    // Nobody: right after a server restart the poller lists fill again within seconds, and the hosts whose
+    // heartbeats the outage cut are alive (they poll again). Look a few more times before giving up on the class.
+    if (live.ok && !host && patched(FIND_HOST_PATIENCE_PATCH)) {
+      for (let look = 1; look <= FIND_HOST_LOOKS && live.ok && !host; look += 1) {
+        host = live.ok ? aliveAgain(live.value) : undefined;
+        if (host) break;
+        await sleep(FIND_HOST_LOOK_MS, { summary: `looking for a live host on ${step.queue}` });
+        live = await tryControl(() => control.listQueueHosts(step.queue));
+        host = live.ok ? (pickHost(live.value, avoid, state.spec) ?? aliveAgain(live.value)) : undefined;
+      }
+      if (host && state.excludedHosts.includes(host.hostId)) {
+        state.excludedHosts = state.excludedHosts.filter((h) => h !== host!.hostId);
+        log({ action: 'host-back', hostId: host.hostId, reason: `host ${host.hostId} polled again after its heartbeat was lost: the loss was not the host's` });
+      }
+    }
     if (host || !live.ok) {
       const to: Placement = host ? { ...hostPlacement(step.hwClass, host.hostId), tierGb: current(state)!.tierGb } : { ...current(state)!, queue: step.queue, hostId: undefined, pinned: undefined };
       log({ action: 'relocate', ...about, to: to.queue, reason: live.ok ? step.reason : `${step.reason}; host discovery failed (${live.error}), so back to ${step.queue}` });
@@ -543,6 +567,12 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       return { done: false };
     }
     return applyStep(fallbackStep(state.spec, placementState(state), `${step.reason}; no other live host on ${step.queue}`), facts);
+  }
+
+  /** A host excluded only for a lost heartbeat, seen polling since: alive, so the loss was not the host's. */
+  function aliveAgain<H extends { hostId: string; lastSeenMs?: number; computeCapability: number }>(hosts: H[]): H | undefined {
+    const back = hosts.filter((h) => state.heartbeatLost?.some((l) => l.hostId === h.hostId && (h.lastSeenMs ?? 0) > l.atMs));
+    return pickHost(back, [], state.spec);
   }
 
   function place(next: Placement) {
