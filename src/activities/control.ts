@@ -33,6 +33,8 @@ export interface DeadLetteredEvent {
 /** How often the fleet watch looks at the fleet, and how many empty looks in a row make a queue unserved. */
 export const FLEET_WATCH_INTERVAL_MS = 5_000;
 export const FLEET_WATCH_EMPTY_CHECKS = 2;
+/** How often the fleet watch asks an unserved queue for pollers of its own (hosts that run no workflow worker). */
+const POLLER_RECHECK_MS = 30_000;
 /** Every class queue a task can wait on. */
 export const CLASS_QUEUES: readonly string[] = [CPU_TASK_QUEUE, ...GPU_MEMORY_TIERS_GB.map(cudaQueueForTier)];
 
@@ -132,6 +134,7 @@ function controlActivities(client: Client, notifier?: Notifier) {
       const emptyChecks = opts.emptyChecks ?? FLEET_WATCH_EMPTY_CHECKS;
       const endAt = Date.now() + (opts.maxRunMs ?? 12 * 3600_000);
       const emptyFor = new Map<string, number>();
+      const pollersCheckedAt = new Map<string, number>();
       const told = new Set<string>();
       while (Date.now() < endAt && !ctx.cancellationSignal.aborted) {
         ctx.heartbeat();
@@ -143,8 +146,11 @@ function controlActivities(client: Client, notifier?: Notifier) {
               emptyFor.delete(queue);
               continue;
             }
-            // Hosts without a workflow worker count while they poll the queue itself.
-            const polling = (emptyFor.get(queue) ?? 0) + 1 >= emptyChecks ? await pollingHosts(queue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY) : [];
+            // Hosts without a workflow worker count while they poll the queue itself: looked at when the queue is about
+            // to count as unserved, then every POLLER_RECHECK_MS, so that a fleet with few tiers pays little for the rest.
+            const due = (emptyFor.get(queue) ?? 0) + 1 === emptyChecks || Date.now() - (pollersCheckedAt.get(queue) ?? 0) >= POLLER_RECHECK_MS;
+            if (due) pollersCheckedAt.set(queue, Date.now());
+            const polling = due ? await pollingHosts(queue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY) : [];
             if (polling.length) {
               emptyFor.delete(queue);
               continue;
