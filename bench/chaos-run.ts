@@ -22,6 +22,7 @@ import { TestTaskSpec, TestTaskSpecInput } from '../src/domain/task-spec';
 import { DevServer, freePort, startDevServer } from '../src/server/dev-server';
 import { WorkerProcess, WorkerSpec, spawnWorker, waitForHost } from '../src/server/local-fleet';
 import { REPO_ROOT } from '../src/server/temporal-cli';
+import { seededRandom } from '../src/domain/seeded-random';
 import type { testTaskWorkflow } from '../src/workflows';
 import { discardUpdate } from '../src/workflows/messages';
 
@@ -174,17 +175,6 @@ const DEAD_LETTER_RETENTION_S = 3600;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** mulberry32: a small seeded PRNG, so reruns with one seed get the same batch. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface ChaosTask {
   kind: ChaosTaskKind;

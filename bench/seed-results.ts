@@ -7,6 +7,7 @@
  */
 import type { TaskRecordInput } from '../src/domain/task-record';
 import type { TestCase } from '../src/domain/test-results';
+import { seededRandom } from '../src/domain/seeded-random';
 
 export const SEED_HOSTS = {
   cpu: ['cpu-01', 'cpu-02', 'cpu-03', 'cpu-04'],
@@ -22,16 +23,6 @@ export const SEED_HOST_ATTRIBUTED = { host: 'gpu-05', caseId: 'tests/test_cuda.p
 export const SEED_FLAKY_CASE = 'tests/test_io.py::test_download_weights';
 export const SEED_BROKEN_CASE = 'tests/test_tokenizer.py::test_roundtrip_unicode';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const UNKNOWN_MESSAGES = ['segfault in libfoo.so at 0x7f3a2b', 'unexpected EOF from child 4312', 'Assertion `ctx != NULL` failed in plugin 7'];
 
@@ -43,7 +34,7 @@ export interface SeedOptions {
 }
 
 export function seedRecords(n: number, opts: SeedOptions = {}): TaskRecordInput[] {
-  const rnd = mulberry32(opts.seed ?? 42);
+  const rnd = seededRandom(opts.seed ?? 42);
   const now = opts.now ?? Date.parse('2026-11-30T12:00:00Z');
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
   const out: TaskRecordInput[] = [];
