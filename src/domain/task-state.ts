@@ -4,7 +4,7 @@
  */
 import type { ErrorKind } from './categories';
 import type { HardwareClass } from './hardware';
-import { FailureFacts, MAX_PLACEMENTS, Placement, PlacementState } from './placement';
+import { FailureFacts, Placement, PlacementState } from './placement';
 import { CategoryPolicy, InPlaceDecision, inPlaceDecision } from './policies';
 import type { TaskStatus } from './search-attributes';
 import type { RecoveryLogEntry, TestTaskResult } from './task-result';
@@ -119,9 +119,6 @@ export function retryDecision(facts: FailureFacts, policy: CategoryPolicy, attem
   if (fromActivity) return fromActivity;
   return inPlaceDecision(policy, facts.kind as ErrorKind, attemptInPlacement, random);
 }
-
-/** Whether another placement is allowed at all (decideRecovery also checks this; the loop needs it up front). */
-export const placementsLeft = (s: TaskState): number => MAX_PLACEMENTS - placementsUsed(s);
 
 /** Events the workflow keeps before it continues as new (Temporal suggests ~4k; a test may set fewer). */
 export const DEFAULT_HISTORY_LIMIT = 2_000;
