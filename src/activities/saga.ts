@@ -12,7 +12,16 @@ import type { CompensationRecord } from '../domain/task-result';
 export type Undo =
   | { kind: 'workspace'; path: string }
   | { kind: 'gpu-lease'; file: string; gpu: number }
-  | { kind: 'teardown'; name: string; command: string[]; cwd: string; env: Record<string, string>; timeoutSeconds: number };
+  | {
+      kind: 'teardown';
+      name: string;
+      command: string[];
+      cwd: string;
+      /** The step's environment without its secrets; `secretEnv` names them, resolved from the worker when it runs. */
+      env: Record<string, string>;
+      secretEnv?: Record<string, string>;
+      timeoutSeconds: number;
+    };
 
 export type { CompensationRecord };
 
@@ -31,7 +40,8 @@ async function runUndo(u: Undo): Promise<void> {
   if (u.kind === 'workspace') return fs.rm(u.path, { recursive: true, force: true });
   if (u.kind === 'gpu-lease') return fs.rm(u.file, { force: true });
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(u.command[0], u.command.slice(1), { cwd: u.cwd, env: { ...process.env, ...u.env }, stdio: 'ignore' });
+    const secrets = Object.fromEntries(Object.entries(u.secretEnv ?? {}).flatMap(([name, from]) => (process.env[from] ? [[name, process.env[from]!]] : [])));
+    const child = spawn(u.command[0], u.command.slice(1), { cwd: u.cwd, env: { ...u.env, ...secrets }, stdio: 'ignore' });
     const timer = setTimeout(() => child.kill('SIGKILL'), u.timeoutSeconds * 1000);
     child.once('error', (err) => {
       clearTimeout(timer);

@@ -17,6 +17,7 @@ import { Placement, hostMeetsRequirement } from '../domain/placement';
 import { PolicyTableOverrides, inPlaceDecision, policyFor } from '../domain/policies';
 import type { AttemptHeartbeat, CommandSuccess, FailureMeta, TestTaskResult } from '../domain/task-result';
 import { taskRecordFromResult } from '../domain/task-record';
+import { commandEnvironment, redactSecretValues } from '../domain/command-env';
 import type { ResultsActivities } from './results';
 import type { TestTaskSpec } from '../domain/task-spec';
 import { TestsSummary, testsVerdict } from '../domain/test-results';
@@ -53,6 +54,8 @@ export interface TaskActivityDeps {
   notifier?: Notifier;
   /** This host's GPUs, shared with its slot supplier (default: a pool of the detected GPUs). */
   gpus?: GpuPool;
+  /** Names (or `PREFIX_*`) of the worker's environment that commands get beyond the base (`environment.pass`, `--pass-env`). */
+  passEnv?: readonly string[];
   /** The results store, for the records of tasks that pass on their first attempt (see recordOnPass). */
   results?: Pick<ResultsActivities, 'recordTaskResult'>;
 }
@@ -305,8 +308,13 @@ export function createTaskActivities(deps: TaskActivityDeps) {
       DTF_ATTEMPT: String(input.attempt),
       DTF_GPU_MEMORY_GB: String(gpuMemoryGb),
     };
+    // A clean environment: nothing of the worker's own passes but the base, the deployment's allowlist and the
+    // task's secrets by reference (resolved here, on the host; redacted wherever output goes).
+    const commandEnv = () => commandEnvironment({ worker: process.env, pass: deps.passEnv ?? [], task: spec.env, secretEnv: spec.secretEnv, dtf: env });
+    const { secrets, missing } = commandEnv();
+    const redact = (text: string) => (secrets.length ? redactSecretValues(text, secrets) : text);
     const run = (command: string[], timeoutSeconds: number) =>
-      runCommand(command, { ...spec.env, ...env }, timeoutSeconds, cwd, tail, log, ctx, { killGraceMs: deps.killGraceMs ?? 2_000 });
+      runCommand(command, commandEnv().env, timeoutSeconds, cwd, tail, log, ctx, { killGraceMs: deps.killGraceMs ?? 2_000, redact });
     let result: RunResult | undefined;
     let setupFailed: string | undefined;
     let junitXml: string | undefined;
@@ -314,6 +322,12 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     let stop: AttemptStop | undefined;
     let compensation: CompensationRecord[] = [];
     try {
+      if (missing.length) {
+        throw new AttemptStop(
+          { category: 'TEST_CONFIGURATION_ERROR', kind: 'validation', rule: 'secret-env-missing' },
+          { message: `secretEnv ${missing.map((m) => `${m.name} names ${m.from}, which host ${deps.hardware.hostId} does not have`).join('; ')}`, exitCode: null, signal: null },
+        );
+      }
       await checkServices(spec);
       await fs.mkdir(workspace, { recursive: true });
       await saga.register({ kind: 'workspace', path: workspace });
@@ -325,7 +339,10 @@ export function createTaskActivities(deps: TaskActivityDeps) {
           break;
         }
         if (step.teardown) {
-          await saga.register({ kind: 'teardown', name: step.name, command: step.teardown, cwd, env: { ...spec.env, ...env }, timeoutSeconds: step.timeoutSeconds });
+          // The manifest on disk keeps the secrets' names, never their values: they are resolved again when it runs.
+          const stepEnv = commandEnv().env;
+          for (const s of secrets) delete stepEnv[s.name];
+          await saga.register({ kind: 'teardown', name: step.name, command: step.teardown, cwd, env: stepEnv, secretEnv: spec.secretEnv, timeoutSeconds: step.timeoutSeconds });
         }
       }
       if (!setupFailed && !ctx.cancellationSignal.aborted) {
@@ -347,7 +364,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
       log.info('task cancelled; command stopped and its undos run');
       throw new CancelledFailure(`cancelled on ${deps.hardware.hostId}`);
     }
-    const outputTail = tail.toString();
+    const outputTail = redact(tail.toString());
     if (stop) return fail(input, stop.classification, { ...stop.observed, outputTail, durationMs, compensation });
     result = result!;
     const verdict = tests ? testsVerdict(tests) : undefined;
@@ -454,6 +471,8 @@ async function readReports(spec: TestTaskSpec, cwd: string, hostId: string, log:
 
 interface RunOptions {
   killGraceMs: number;
+  /** Applied to every output line before it is logged. */
+  redact: (line: string) => string;
 }
 
 interface RunResult {
@@ -478,7 +497,7 @@ function runCommand(
     // detached: its own process group, so stopping it stops whatever it started too.
     const child = spawn(program, args, {
       cwd,
-      env: { ...process.env, ...env },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -501,9 +520,9 @@ function runCommand(
         tail.push(chunk);
         const lines = (partial + chunk).split('\n');
         partial = lines.pop() ?? '';
-        for (const line of lines) log.info({ stream: name }, line);
+        for (const line of lines) log.info({ stream: name }, opts.redact(line));
       });
-      child[name]!.on('end', () => partial && log.info({ stream: name }, partial));
+      child[name]!.on('end', () => partial && log.info({ stream: name }, opts.redact(partial)));
     };
     stream('stdout');
     stream('stderr');

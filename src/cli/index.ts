@@ -119,7 +119,13 @@ export function buildProgram(): Command {
         return name as ControlActivityName;
       }),
     )
-    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; cpuTasks: boolean; workDir?: string; config?: string; inject?: InjectRates; injectControl?: ControlActivityName[] }, cmd: Command) => {
+    .option('--pass-env <NAME,...>', 'worker environment variables test commands get beyond PATH, HOME, LANG, TMPDIR (names, or PREFIX_* patterns)', (v: string) =>
+      v.split(',').map((name) => {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*\*?$/.test(name)) throw new InvalidArgumentError(`--pass-env "${name}": expected an environment variable name, or a prefix ending in *`);
+        return name;
+      }),
+    )
+    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; cpuTasks: boolean; workDir?: string; config?: string; inject?: InjectRates; injectControl?: ControlActivityName[]; passEnv?: string[] }, cmd: Command) => {
       const worker = await startHostWorker({
         ...connectOpts(cmd),
         hostId: o.hostId,
@@ -127,6 +133,7 @@ export function buildProgram(): Command {
         maxTasks: o.maxTasks,
         cpuTasks: o.cpuTasks,
         injectControl: o.injectControl,
+        passEnv: o.passEnv,
         workRoot: o.workDir,
         deployment: loadDeploymentConfig(o.config),
         inject: o.inject,

@@ -23,6 +23,14 @@ export const DeploymentConfig = z
     quarantine: QuarantineConfig.default({}),
     /** Where notifications go: the structured log and JSON webhooks. */
     notifications: NotificationsConfig.default({}),
+    /**
+     * What of the worker's environment reaches test commands beyond PATH, HOME, LANG and TMPDIR: names, or `PREFIX_*`
+     * patterns (a GPU host typically passes LD_LIBRARY_PATH and CUDA_*). Secrets go by reference (`secretEnv`).
+     */
+    environment: z
+      .object({ pass: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'expected an environment variable name, or a prefix ending in *')).default([]) })
+      .strict()
+      .default({}),
   })
   .strict();
 export type DeploymentConfig = z.infer<typeof DeploymentConfig>;

@@ -55,6 +55,12 @@ export const TestTaskSpec = z
     /** Working directory on the host; relative paths resolve against the task's workspace. Default: the workspace. */
     cwd: z.string().min(1).optional(),
     env: z.record(EnvName, z.string()).default({}),
+    /**
+     * Secrets by reference: TASK_VAR → the name of a variable in the worker's environment, whose value the command
+     * gets as TASK_VAR. The value never enters the spec, the workflow history, results, reports or logs; output that
+     * contains it is redacted as `[redacted:TASK_VAR]`.
+     */
+    secretEnv: z.record(EnvName, EnvName).default({}),
     /** Wall-clock limit for one run of the command. */
     timeoutSeconds: z.number().positive().max(7 * 24 * 3600).default(600),
     /**

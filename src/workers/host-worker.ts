@@ -39,6 +39,8 @@ export interface HostWorkerOptions extends ConnectOptions {
   inject?: InjectRates;
   /** Fault injection: these control activities fail on this worker (chaos testing of the workflow's plumbing). */
   injectControl?: ControlActivityName[];
+  /** Worker environment variables (names, or `PREFIX_*`) that commands get beyond PATH, HOME, LANG, TMPDIR (`--pass-env`). */
+  passEnv?: string[];
   /** The results store's URL (default: $DTF_RESULTS_DB, else SQLite under .dtf/). */
   resultsDb?: string;
   /** Serve workflow tasks too (default true); a pure executor host may leave them to others. */
@@ -125,8 +127,10 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   const maxTasks = opts.maxTasks ?? 2;
   // One supplier for all of this host's activity queues: it knows the GPUs, the CPU slots and the quarantine.
   const slots = new HostSlotSupplier({ maxTasks, gpus, quarantine });
+  const passEnv = [...(opts.deployment?.environment.pass ?? []), ...(opts.passEnv ?? [])];
   const taskActivities = createTaskActivities({
     gpus,
+    passEnv,
     results: resultsActivities,
     hardware,
     identity,
