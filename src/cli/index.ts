@@ -271,7 +271,7 @@ export function buildProgram(): Command {
 
   program
     .command('classify')
-    .description('classify error messages: one JSON object per input line ({message, exit_code?, signal?}) → {category, kind, rule}')
+    .description('classify error messages: one JSON object per input line ({message, exit_code?, signal?}) → {category, kind, rule, decidedBy, confidence}')
     .requiredOption('--jsonl <file>', 'JSONL input file, or - for stdin')
     .option('--config <file>', 'deployment config with extra rules (default: $DTF_CONFIG)')
     .action((o: { jsonl: string; config?: string }) => {

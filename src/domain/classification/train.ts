@@ -7,6 +7,7 @@
 import { DEFAULT_KIND, type BuiltInCategory, type ErrorKind } from '../categories';
 import { FEATURE_BITS, FEATURE_DIM, featureIndices, type ModelInput } from './features';
 import { decide, encodeBase64, labelProbabilities, type LinearModel, type ModelData, type ModelLabel } from './model';
+import { seededRandom } from '../seeded-random';
 
 export interface TrainingExample {
   input: ModelInput;
@@ -49,17 +50,6 @@ export function keepSharedFeatures(data: readonly Featurised[], min: number): Fe
   return data.map((d) => ({ ...d, indices: d.indices.filter((i) => (families.get(i)?.size ?? 0) >= min) }));
 }
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function defaultKind(category: string): ErrorKind {
   return DEFAULT_KIND[category as BuiltInCategory] ?? 'transient';
@@ -127,7 +117,7 @@ export function trainModel(all: readonly Featurised[], options: TrainingOptions 
   const targets = data.map((d) => labelIndex(labels, d.category, d.kind));
   const sampleWeight = data.map((d) => Math.min(3, Math.sqrt(meanCount / (perCategory.get(d.category) ?? 1))) * (d.weight ?? 1));
   const order = data.map((_, i) => i);
-  const random = prng(o.seed);
+  const random = seededRandom(o.seed);
   const z = new Float64Array(n);
   const eps = 1e-8;
   for (let epoch = 0; epoch < o.epochs; epoch += 1) {
@@ -210,7 +200,7 @@ export function crossValidate(
   options: TrainingOptions = {},
 ): { index: number; category: string; kind: ErrorKind; predicted: ReturnType<typeof predictFeaturised> }[] {
   const families = [...new Set(data.map((d) => d.family))].sort();
-  const random = prng((options.seed ?? DEFAULTS.seed) + 1);
+  const random = seededRandom((options.seed ?? DEFAULTS.seed) + 1);
   for (let i = families.length - 1; i > 0; i -= 1) {
     const j = Math.floor(random() * (i + 1));
     [families[i], families[j]] = [families[j] ?? '', families[i] ?? ''];
