@@ -257,7 +257,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
    */
   async function runAttempt(input: RunTestTaskInput): Promise<CommandSuccess> {
     const ctx = Context.current();
-    const { spec, placement } = input;
+    const { spec } = input;
     const log = deps.logger.child({ task: spec.name, workflowId: input.workflowId, attempt: input.attempt });
     const started = Date.now();
     const heartbeat = () => ctx.heartbeat({ attempt: input.attempt, hostId: deps.hardware.hostId, gpuMemoryGb, elapsedMs: Date.now() - started } satisfies AttemptHeartbeat);
