@@ -1,5 +1,5 @@
 /** The start-workflow script: validates a task file whole, starts one workflow per task, optionally waits and reports. */
-import { Client, WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowFailedError, WorkflowHandle } from '@temporalio/client';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -93,6 +93,8 @@ export interface WaitOptions {
 const CLOSED = `ExecutionStatus IN ('Completed', 'Failed', 'Terminated', 'Canceled', 'TimedOut')`;
 const SETTLED_QUERY = `(${CLOSED} OR (ExecutionStatus = 'Running' AND DtfStatus = 'dead_lettered'))`;
 const ID_CHUNK = 100;
+/** Consecutive failed looks (about a minute at the default poll) before waiting gives up. */
+const MAX_FAILED_LOOKS = 60;
 
 /**
  * Waits for every task through visibility: every `pollMs` one list query finds the tasks of the batch that have
@@ -111,8 +113,16 @@ export async function waitForTasks(
   const tick = opts.onTick ? setInterval(() => opts.onTick!(done, handles.length), opts.tickMs ?? 5_000) : undefined;
   const pollMs = opts.pollMs ?? 1_000;
   try {
+    let failedLooks = 0;
     while (done < handles.length) {
-      const settled = await listSettled(handles, indexOf, results);
+      let settled: Awaited<ReturnType<typeof listSettled>> = [];
+      try {
+        settled = await listSettled(handles, indexOf, results);
+        failedLooks = 0;
+      } catch (err) {
+        // The server may be restarting: look again, and give up only if it stays unreachable for a while.
+        if (++failedLooks >= MAX_FAILED_LOOKS) throw err;
+      }
       await Promise.all(
         settled.map(async ({ index: i, closed }) => {
           const result = await readSettled(handles[i], specs[i], closed);
@@ -173,6 +183,9 @@ async function readSettled(handle: WorkflowHandle<typeof testTaskWorkflow>, spec
     }
     return (await handle.result()) as TestTaskResult;
   } catch (err) {
+    // Only a workflow that itself failed (or was terminated, timed out) is a final `error` row; anything else — the
+    // server restarting, a connection dropped — is read again at the next look.
+    if (!(err instanceof WorkflowFailedError)) return undefined;
     return {
       name: spec.name,
       workflowId: handle.workflowId,
