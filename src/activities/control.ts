@@ -58,10 +58,16 @@ function controlActivities(client: Client, notifier?: Notifier) {
 
   /** One entry per host: its most recent fresh poller (a restarted worker replaces its dead predecessor). */
   async function pollingHosts(queue: string, type: temporal.api.enums.v1.TaskQueueType): Promise<IdentityInfo[]> {
+    return (await describeQueue(queue, type, false)).hosts;
+  }
+
+  /** One describeTaskQueue: its fresh pollers by host and, when asked for, the approximate backlog. */
+  async function describeQueue(queue: string, type: temporal.api.enums.v1.TaskQueueType, reportStats: boolean): Promise<{ hosts: IdentityInfo[]; backlog?: number }> {
     const res = await client.workflowService.describeTaskQueue({
       namespace,
       taskQueue: { name: queue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
       taskQueueType: type,
+      ...(reportStats ? { reportStats: true } : {}),
     });
     const now = Date.now();
     const hosts = new Map<string, { info: IdentityInfo; seenMs: number }>();
@@ -71,7 +77,25 @@ function controlActivities(client: Client, notifier?: Notifier) {
       const info = parseWorkerIdentity(poller.identity ?? '');
       if (info && seenMs >= (hosts.get(info.hostId)?.seenMs ?? -1)) hosts.set(info.hostId, { info, seenMs });
     }
-    return [...hosts.values()].map((h) => ({ ...h.info, lastSeenMs: h.seenMs }));
+    const backlogCount = res.stats?.approximateBacklogCount;
+    return {
+      hosts: [...hosts.values()].map((h) => ({ ...h.info, lastSeenMs: h.seenMs })),
+      ...(backlogCount === undefined || backlogCount === null ? {} : { backlog: Number(backlogCount) }),
+    };
+  }
+
+  /**
+   * Live hosts that can pick up work waiting on `queue`: polling it, or alive (polling the workflow queue) with the
+   * hardware for it — a host whose slots are all busy stops polling its class queues but is still there.
+   */
+  async function eligibleFor(queue: string, reportStats = false): Promise<{ eligibleHosts: string[]; polling: Set<string>; backlog?: number }> {
+    const [onQueue, alive] = await Promise.all([
+      describeQueue(queue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY, reportStats),
+      pollingHosts(WORKFLOW_TASK_QUEUE, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+    ]);
+    const polling = new Set(onQueue.hosts.map((h) => h.hostId));
+    const eligibleHosts = [...new Set([...polling, ...alive.filter((h) => hostServesQueue(h, queue)).map((h) => h.hostId)])].sort();
+    return { eligibleHosts, polling, backlog: onQueue.backlog };
   }
 
   return {
@@ -90,12 +114,7 @@ function controlActivities(client: Client, notifier?: Notifier) {
         (a) => a.activityType?.name === 'runTestTask' && a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
       );
       if (started) return { started, eligibleHosts: [] };
-      const [onQueue, alive] = await Promise.all([
-        pollingHosts(req.queue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
-        pollingHosts(WORKFLOW_TASK_QUEUE, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
-      ]);
-      const eligible = new Set([...onQueue.map((h) => h.hostId), ...alive.filter((h) => hostServesQueue(h, req.queue)).map((h) => h.hostId)]);
-      return { started, eligibleHosts: [...eligible].sort() };
+      return { started, eligibleHosts: (await eligibleFor(req.queue)).eligibleHosts };
     },
 
     /**
@@ -103,17 +122,7 @@ function controlActivities(client: Client, notifier?: Notifier) {
      * approximate count, cached by the server for a few seconds). Called on demand (`dtf status`), never on a timer.
      */
     async describeWait(queue: string): Promise<{ eligibleHosts: string[]; backlog?: number; reason: string }> {
-      const [onQueue, alive, stats] = await Promise.all([
-        pollingHosts(queue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
-        pollingHosts(WORKFLOW_TASK_QUEUE, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
-        client.workflowService
-          .describeTaskQueue({ namespace, taskQueue: { name: queue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL }, taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY, reportStats: true })
-          .catch(() => undefined),
-      ]);
-      const eligibleHosts = [...new Set([...onQueue.map((h) => h.hostId), ...alive.filter((h) => hostServesQueue(h, queue)).map((h) => h.hostId)])].sort();
-      const backlogCount = stats?.stats?.approximateBacklogCount;
-      const backlog = backlogCount === undefined || backlogCount === null ? undefined : Number(backlogCount);
-      const polling = new Set(onQueue.map((h) => h.hostId));
+      const { eligibleHosts, polling, backlog } = await eligibleFor(queue, true);
       const busy = eligibleHosts.filter((h) => !polling.has(h));
       const n = eligibleHosts.length;
       const busyText = busy.length === 0 ? '' : busy.length === n ? (n > 1 ? ', all busy' : ', busy') : `, ${busy.length} busy`;
