@@ -15,6 +15,7 @@ import { WorkerSpec, startLocalFleet } from '../server/local-fleet';
 import { REPO_ROOT } from '../server/temporal-cli';
 import { redriveUpdate } from '../workflows/messages';
 import { generateReport } from './report';
+import { batchLinks } from './web-ui-links';
 import { asExpected, formatTable, newBatchId, readTaskFile, settledResult, startTasks, waitForTasks } from './submit';
 
 export const DEMO_WORKERS: WorkerSpec[] = [
@@ -98,7 +99,7 @@ export async function runDemo(opts: { suite: string; keep?: boolean }): Promise<
     });
     console.log(`\n${formatTable(results, tasks)}\n`);
     const unexpected = results.filter((r, i) => !asExpected(r, tasks[i]));
-    say(`Web UI: ${fleet.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`DtfRunId="${batchId}"`)}`);
+    if (fleet.uiUrl) for (const link of batchLinks(fleet.uiUrl, batchId)) say(`Web UI, ${link.label}: ${link.url}`);
     say(`or: temporal workflow list --query 'DtfRunId="${batchId}"'   |   npx dtf list --batch ${batchId}`);
     for (const r of results) {
       for (const e of r.recoveryLog.filter((e) => e.rule === 'service-breaker-open')) {

@@ -122,3 +122,21 @@ export function retryDecision(facts: FailureFacts, policy: CategoryPolicy, attem
 
 /** Events the workflow keeps before it continues as new (Temporal suggests ~4k; a test may set fewer). */
 export const DEFAULT_HISTORY_LIMIT = 2_000;
+
+/** The one line an attempt shows in the Web UI: its number and where it may run. */
+export function attemptSummary(attempt: number, placement: Placement): string {
+  return placement.hostId ? `attempt ${attempt} on host ${placement.hostId} (${placement.queue})` : `attempt ${attempt} on ${placement.queue} (any eligible host)`;
+}
+
+/**
+ * What the Web UI shows as the task's current details (markdown): status, where, why it waits, the last error and
+ * what an operator can do. Short: it is rewritten on every status change.
+ */
+export function currentDetailsOf(s: TaskState): string {
+  const placement = current(s);
+  const lines = [`**${s.status}** · ${s.spec.name} · attempt ${s.attempts}${placement ? ` · ${placement.queue}` : ''}${s.currentHost ? ` · host ${s.currentHost}` : ''}`];
+  if (s.waitingReason && (s.status === 'queued' || s.status === 'retrying')) lines.push(s.waitingReason);
+  if (s.lastFailure && s.status !== 'passed') lines.push(`last error: ${s.lastFailure.category}: ${s.lastFailure.message.split('\n')[0].slice(0, 160)}`);
+  if (s.status === 'dead_lettered') lines.push('next: `dtf dlq show` this task, then `dtf dlq redrive` it (optionally `--spec FIXED.yaml`) or `dtf dlq discard` it');
+  return lines.join('\n\n');
+}

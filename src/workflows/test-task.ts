@@ -17,6 +17,7 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -27,7 +28,7 @@ import { DEFAULT_KIND, ErrorKind } from '../domain/categories';
 import { FailureFacts, Placement, RecoveryStep, classQueueOf, decideRecovery, fallbackStep, hostPlacement, initialPlacement, parseReassignTarget, pickHost } from '../domain/placement';
 import { policyFor } from '../domain/policies';
 import { DtfErrorCategory, DtfHardwareClass, DtfHost, DtfParkedAt, DtfQueue, DtfStatus, TaskStatus } from '../domain/search-attributes';
-import { DEFAULT_HISTORY_LIMIT, TaskState, canMove, current, initialTaskState, placementState, placementsUsed, reportFailureEffect, retryDecision } from '../domain/task-state';
+import { DEFAULT_HISTORY_LIMIT, TaskState, attemptSummary, canMove, current, currentDetailsOf, initialTaskState, placementState, placementsUsed, reportFailureEffect, retryDecision } from '../domain/task-state';
 import { TestTaskSpec, formatZodIssues } from '../domain/task-spec';
 import type { AttemptHeartbeat, CompensationRecord, FailureMeta, RecoveryLogEntry, TestTaskInput, TestTaskResult } from '../domain/task-result';
 import { taskRecordFromResult } from '../domain/task-record';
@@ -54,10 +55,9 @@ export const HEARTBEAT_TIMEOUT_MS = 3_000;
 /** Room on top of the task's own time limits (setup, command, teardowns) for the workspace, probes and reports. */
 const ATTEMPT_MARGIN_S = 60;
 
-const control = proxyActivities<ControlActivities>({
-  startToCloseTimeout: '10s',
-  retry: { maximumAttempts: 3, initialInterval: '500ms' },
-});
+const CONTROL_OPTIONS = { startToCloseTimeout: '10s', retry: { maximumAttempts: 3, initialInterval: '500ms' } } as const;
+/** Control activities, each call with the one line the Web UI shows for it. */
+const controlAs = (summary: string) => proxyActivities<ControlActivities>({ ...CONTROL_OPTIONS, summary });
 
 /**
  * The results store: written at the end of each task (and when it is parked); a write that fails never fails it. A
@@ -65,6 +65,7 @@ const control = proxyActivities<ControlActivities>({
  * nothing but a marker in the history.
  */
 const results = proxyLocalActivities<ResultsActivities>({
+  summary: 'write the task record to the results store',
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: ['InvalidTaskRecord', 'ResultsStoreMisconfigured'] },
 });
@@ -124,7 +125,11 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       ...(extra.host ? [{ key: DtfHost, value: extra.host }] : []),
       ...(extra.category ? [{ key: DtfErrorCategory, value: extra.category }] : []),
     ] as Parameters<typeof upsertSearchAttributes>[0]);
+    showDetails();
   };
+
+  /** The Web UI's "current details" of the task: what it is doing now, and why, in a few lines. */
+  const showDetails = () => setCurrentDetails(currentDetailsOf(state));
 
   setHandler(progressQuery, () => ({
     status: state.status,
@@ -154,6 +159,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       state.noEligibleHostSinceMs = Date.now();
       state.waitingReason = `waiting: ${obs.reason}; falls back after ${state.spec.placementTimeoutSeconds} s if none appears`;
       log({ action: 'no-eligible-host', reason: obs.reason });
+      showDetails();
     }
     wake += 1;
   });
@@ -173,7 +179,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       const target = parseReassignTarget(req.to, state.spec, current(state)?.hwClass ?? state.spec.hardware.class);
       if (!target.ok) throw ApplicationFailure.nonRetryable(target.reason, 'InvalidReassignTarget');
       if (target.placement.hostId) {
-        const live = await tryControl(() => control.listQueueHosts(target.placement.queue));
+        const live = await tryControl(() => controlAs(`is host ${target.placement.hostId} live?`).listQueueHosts(target.placement.queue));
         if (!live.ok) throw ApplicationFailure.nonRetryable(`cannot check that host "${target.placement.hostId}" is live: ${live.error}`, 'InvalidReassignTarget');
         if (!live.value.some((h) => h.hostId === target.placement.hostId)) {
           throw ApplicationFailure.nonRetryable(`no live worker serves host "${target.placement.hostId}"`, 'InvalidReassignTarget');
@@ -257,13 +263,15 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
         upsertSearchAttributes([{ key: DtfParkedAt, value: new Date(state.parkedAtMs) }]);
         // A notification that cannot be sent never changes the task's outcome.
         await tryControl(() =>
-          control.notifyDeadLettered({ workflowId, task: state.spec.name, category: outcome.category ?? 'UNKNOWN_ERROR', reason: outcome.reason ?? 'no option left', hostId: outcome.hostId }),
+          controlAs('notify: dead-lettered').notifyDeadLettered({ workflowId, task: state.spec.name, category: outcome.category ?? 'UNKNOWN_ERROR', reason: outcome.reason ?? 'no option left', hostId: outcome.hostId }),
         );
         await recordResult(state.parked);
       }
       const parked = state.parked!;
       const remainingMs = state.spec.deadLetterRetentionSeconds * 1000 - (Date.now() - (state.parkedAtMs ?? Date.now()));
-      const decided = await condition(() => operatorDecision !== undefined || historyFull(), Math.max(0, remainingMs));
+      const decided = await condition(() => operatorDecision !== undefined || historyFull(), Math.max(0, remainingMs), {
+        summary: `dead-lettered (${parked.category ?? 'no option left'}): waiting for dtf dlq redrive or discard`,
+      });
       if (!operatorDecision && decided) await continueAsNewWithState();
       const decision = operatorDecision;
       operatorDecision = undefined;
@@ -314,7 +322,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
         // An operator move cuts the backoff short; a cancel of the workflow ends it.
         try {
           const seen = wake;
-          await condition(() => wake !== seen && state.pendingMove !== undefined, delay);
+          await condition(() => wake !== seen && state.pendingMove !== undefined, delay, { summary: `backoff before attempt ${state.attempts + 1}${state.lastFailure ? ` (${state.lastFailure.category})` : ''}` });
         } catch (err) {
           if (isCancellation(err)) return cancelled().result;
           throw err;
@@ -341,7 +349,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       retry: { maximumAttempts: 1 },
       // The process must be stopped (and its host cleaned) before the task runs anywhere else.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-      summary: `attempt ${state.attempts + 1} on ${placement.queue}`,
+      summary: attemptSummary(state.attempts + 1, placement),
     });
     state.attemptInPlacement += 1;
     const attemptScope = new CancellationScope();
@@ -386,7 +394,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       for (;;) {
         const left = deadline === undefined ? undefined : Math.max(0, deadline - Date.now());
         const noHostNow = () => state.noEligibleHostSinceMs !== undefined && state.status !== 'running';
-        const noHost = left === undefined ? (await condition(noHostNow), true) : await condition(noHostNow, left);
+        const noHost = left === undefined ? (await condition(noHostNow), true) : await condition(noHostNow, left, { summary: `queue deadline: ${state.spec.queueTimeoutSeconds} s on ${placement.queue} (queueTimeoutSeconds)` });
         if (!noHost) {
           if (await attemptStarted()) return;
           interrupt({ kind: 'queue-timeout' });
@@ -397,7 +405,9 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
         // A host that recovery chose and that is gone is no reason to wait: another host of the class is looked for.
         const graceMs = placement.hostId && !placement.pinned ? 0 : state.spec.placementTimeoutSeconds * 1000;
         const giveUpAt = since + graceMs;
-        await condition(() => wake !== seen && state.noEligibleHostSinceMs === undefined, Math.max(0, Math.min(giveUpAt, deadline ?? Infinity) - Date.now()));
+        await condition(() => wake !== seen && state.noEligibleHostSinceMs === undefined, Math.max(0, Math.min(giveUpAt, deadline ?? Infinity) - Date.now()), {
+          summary: `no live host for ${placement.queue}: waiting ${graceMs / 1000} s for one (placementTimeoutSeconds)`,
+        });
         if (state.noEligibleHostSinceMs === undefined) continue; // a host is back
         if (await attemptStarted()) return;
         if (deadline !== undefined && Date.now() >= deadline) {
@@ -405,7 +415,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
           return;
         }
         // One look at the fleet before giving up; a failed look keeps the fleet watch's word.
-        const check = await tryControl(() => control.watchQueue({ workflowId, queue: placement.queue }));
+        const check = await tryControl(() => controlAs(`look at the fleet for ${placement.queue}`).watchQueue({ workflowId, queue: placement.queue }));
         if (check.ok && check.value.eligibleHosts.length > 0) {
           state.noEligibleHostSinceMs = undefined;
           continue;
@@ -420,7 +430,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
 
   async function attemptStarted(): Promise<boolean> {
     if (state.status === 'running') return true;
-    const check = await tryControl(() => control.watchQueue({ workflowId, queue: current(state)!.queue }));
+    const check = await tryControl(() => controlAs('has the attempt started?').watchQueue({ workflowId, queue: current(state)!.queue }));
     return check.ok && check.value.started;
   }
 
@@ -481,7 +491,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     let to: Placement = placement;
     if (!state.spec.host) {
       const queue = classQueueOf(placement, state.spec);
-      const live = await tryControl(() => control.listQueueHosts(queue));
+      const live = await tryControl(() => controlAs(`another live host on ${queue} for the rerun`).listQueueHosts(queue));
       const other = live.ok ? pickHost(live.value, [...state.excludedHosts, ...(facts.hostId ? [facts.hostId] : [])], state.spec) : undefined;
       to = other ? { ...hostPlacement(placement.hwClass, other.hostId), tierGb: placement.tierGb } : { ...placement, queue, hostId: undefined, pinned: undefined };
     }
@@ -542,7 +552,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     // find-host: a live host on the class queue, not excluded, not the one that just failed. If the fleet cannot be
     // read, the class queue itself is the place: any live host there will take it.
     const avoid = [...state.excludedHosts, ...(facts.hostId ? [facts.hostId] : [])];
-    let live = await tryControl(() => control.listQueueHosts(step.queue));
+    let live = await tryControl(() => controlAs(`live hosts on ${step.queue}`).listQueueHosts(step.queue));
     let host = live.ok ? pickHost(live.value, avoid, state.spec) : undefined;
     // Nobody: right after a server restart the poller lists fill again within seconds, and the hosts whose
     // heartbeats the outage cut are alive (they poll again). Look a few more times before giving up on the class.
@@ -551,7 +561,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
         host = live.ok ? aliveAgain(live.value) : undefined;
         if (host) break;
         await sleep(FIND_HOST_LOOK_MS, { summary: `looking for a live host on ${step.queue}` });
-        live = await tryControl(() => control.listQueueHosts(step.queue));
+        live = await tryControl(() => controlAs(`live hosts on ${step.queue}`).listQueueHosts(step.queue));
         host = live.ok ? (pickHost(live.value, avoid, state.spec) ?? aliveAgain(live.value)) : undefined;
       }
       if (host && state.excludedHosts.includes(host.hostId)) {

@@ -1,6 +1,6 @@
 /** The pure decisions behind the workflow's message handlers and retries, as tables. */
 import { DEFAULT_POLICIES } from '../../src/domain/policies';
-import { TaskState, canMove, initialTaskState, placementsUsed, reportFailureEffect, retryDecision } from '../../src/domain/task-state';
+import { TaskState, attemptSummary, canMove, currentDetailsOf, initialTaskState, placementsUsed, reportFailureEffect, retryDecision } from '../../src/domain/task-state';
 import { TestTaskSpec } from '../../src/domain/task-spec';
 
 const spec = TestTaskSpec.parse({ name: 't', command: ['x'] });
@@ -57,5 +57,25 @@ describe('retryDecision: one retry layer', () => {
 describe('placementsUsed counts the current run only (a redrive starts afresh)', () => {
   it('after a redrive', () => {
     expect(placementsUsed(state({ placements: [onCpu, onCpu, onCpu], runStart: 2 }))).toBe(1);
+  });
+});
+
+describe('what the Web UI shows for a task and its attempts', () => {
+  it('an attempt names its number and where it may run', () => {
+    expect(attemptSummary(2, onCpu)).toBe('attempt 2 on dtf-cpu (any eligible host)');
+    expect(attemptSummary(3, { ...onCpu, queue: 'dtf-host-gpu-7', hostId: 'gpu-7' })).toBe('attempt 3 on host gpu-7 (dtf-host-gpu-7)');
+  });
+  it('a dead-lettered task shows its last error and what an operator can do', () => {
+    const details = currentDetailsOf(state({ status: 'dead_lettered', attempts: 2, placements: [onCpu], currentHost: 'cpu-1', lastFailure: { category: 'TEST_DEPENDENCY_ERROR', exitCode: 1, outputTail: '', message: "No module named 'torchx'\nmore" } }));
+    expect(details).toContain('**dead_lettered**');
+    expect(details).toContain('host cpu-1');
+    expect(details).toContain("last error: TEST_DEPENDENCY_ERROR: No module named 'torchx'");
+    expect(details).not.toContain('more');
+    expect(details).toContain('dtf dlq redrive');
+  });
+  it('a waiting task says why; a passed one shows no stale error', () => {
+    expect(currentDetailsOf(state({ status: 'queued', placements: [onCpu], waitingReason: 'waiting: no live host serves dtf-cpu' }))).toContain('waiting: no live host');
+    const passed = currentDetailsOf(state({ status: 'passed', placements: [onCpu], lastFailure: { category: 'NETWORK_TIMEOUT_ERROR', exitCode: null, outputTail: '', message: 'timed out' } }));
+    expect(passed).not.toContain('last error');
   });
 });
