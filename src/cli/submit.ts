@@ -214,14 +214,36 @@ export function asExpected(result: TestTaskResult, spec: TestTaskSpec): boolean 
   return result.status === spec.expect;
 }
 
+/**
+ * The recovery log in one short cell: undos that went well are left out (every failed attempt has them), repeats
+ * are counted (`retry-in-place×4`), and a long story is cut with the count of steps left out.
+ */
+export function recoverySummary(log: TestTaskResult['recoveryLog'], maxChars = 90): string {
+  const steps = log
+    .filter((e) => e.action !== 'attempt-started' && !(e.action === 'compensate' && !e.reason.startsWith('undo failed')))
+    .map((e) => (e.to ? `${e.action}→${e.to}` : e.action));
+  const runs: { step: string; n: number }[] = [];
+  for (const step of steps) {
+    const last = runs.at(-1);
+    if (last?.step === step) last.n += 1;
+    else runs.push({ step, n: 1 });
+  }
+  const cells = runs.map((r) => (r.n > 1 ? `${r.step}×${r.n}` : r.step));
+  let text = '';
+  for (let i = 0; i < cells.length; i += 1) {
+    const next = text ? `${text}, ${cells[i]}` : cells[i];
+    // Keep the end of the story (how it ended) when cutting: the first steps, then "…", then the last one.
+    if (next.length > maxChars && i < cells.length - 1) return `${text}, … (${cells.length - i - 1} more), ${cells.at(-1)}`;
+    text = next;
+  }
+  return text;
+}
+
 export function formatTable(rows: TestTaskResult[], specs?: TestTaskSpec[]): string {
   const header = ['TASK', 'STATUS', 'EXIT', 'HOST', 'QUEUE', 'ATTEMPTS', 'SECONDS', 'RECOVERY'];
   if (specs) header.push('EXPECTED');
   const body = rows.map((r, i) => {
-    const recovery = r.recoveryLog
-      .filter((e) => e.action !== 'attempt-started')
-      .map((e) => (e.to ? `${e.action}→${e.to}` : e.action))
-      .join(', ');
+    const recovery = recoverySummary(r.recoveryLog);
     const row = [
       r.name,
       r.status,
