@@ -22,6 +22,8 @@ import { runDemo } from './demo';
 import { addDlqCommands, rootMessage } from './dlq';
 import { asExpected, formatTable, newBatchId, readTaskFile, startTasks, waitForTasks } from './submit';
 import { registerReportCommand } from './report';
+import { registerCodecCommands } from './codec';
+import { explainCodecError } from '../codec/data-converter';
 
 /** An error whose exit code the CLI passes on: 2 for bad input (nothing started), 1 for tasks that did not pass. */
 export class CliError extends Error {
@@ -291,6 +293,7 @@ export function buildProgram(): Command {
     });
 
   registerReportCommand(program);
+  registerCodecCommands(program);
   return program;
 }
 
@@ -339,6 +342,8 @@ export async function main(argv: string[]): Promise<void> {
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) throw new CliError('', 2); // commander already printed it
     if (err instanceof SpecError) throw new CliError(`${err.message}\nnothing was started`, 2);
     if (err instanceof TemporalCliNotFoundError) throw new CliError(err.message, 2);
+    const codecProblem = explainCodecError(err);
+    if (codecProblem) throw new CliError(codecProblem, 2);
     throw err;
   }
 }
