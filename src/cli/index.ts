@@ -87,8 +87,9 @@ export function buildProgram(): Command {
     .option('--db-filename <file>', 'persist state in this SQLite file (default: in memory)')
     .option('--headless', 'no Web UI')
     .option('--metrics-port <port>', 'serve the server\'s Prometheus metrics (request counters per operation) on this port', positiveInt('--metrics-port'))
-    .action(async (o: { port: number; uiPort?: number; ip: string; dbFilename?: string; headless?: boolean; metricsPort?: number }) => {
-      const server = await startDevServer({ host: o.ip, port: o.port, uiPort: o.uiPort, dbFilename: o.dbFilename, headless: o.headless, metricsPort: o.metricsPort, log: (m) => console.error(m) });
+    .option('--ui-codec-endpoint <url>', 'the Web UI decodes payloads through this codec server (dtf codec-server)')
+    .action(async (o: { port: number; uiPort?: number; ip: string; dbFilename?: string; headless?: boolean; metricsPort?: number; uiCodecEndpoint?: string }) => {
+      const server = await startDevServer({ host: o.ip, port: o.port, uiPort: o.uiPort, dbFilename: o.dbFilename, headless: o.headless, metricsPort: o.metricsPort, uiCodecEndpoint: o.uiCodecEndpoint, log: (m) => console.error(m) });
       console.log(`Temporal dev server on ${server.address}${server.uiUrl ? `; Web UI at ${server.uiUrl}` : ''}${server.metricsUrl ? `; metrics at ${server.metricsUrl}` : ''}`);
       console.log('Ctrl-C to stop.');
       const stop = () => void server.stop().then(() => process.exit(0));
