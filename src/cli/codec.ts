@@ -4,7 +4,12 @@ import path from 'node:path';
 import { AesGcmCodec } from '../codec/aes-gcm-codec';
 import { DEFAULT_CODEC_SERVER_PORT, DEFAULT_CORS_ORIGINS, startCodecServer } from '../codec/codec-server';
 import { CODEC_KEY_FILE_ENV, codecKeyFileFrom } from '../codec/data-converter';
-import { KeyFileError, KeyId, addKeyToFile, createKeyFile, loadKeyFile, setCurrentKey } from '../codec/key-file';
+import { KeyId, addKeyToFile, createKeyFile, loadKeyFile, setCurrentKey } from '../codec/key-file';
+
+/** Bad use of a codec command; the CLI exits 2. */
+class CodecUsageError extends Error {
+  readonly exitCode = 2;
+}
 
 const keyIdArg = (value: string) => {
   const parsed = KeyId.safeParse(value);
@@ -46,7 +51,7 @@ export function registerCodecCommands(program: Command): void {
     .option('--id <id>', 'key id (default: the month, e.g. 2026-12)', keyIdArg)
     .option('--keep-current', 'with --add-to: add the key but keep encrypting with the current one (stage it on every process first)')
     .action((o: { out?: string; addTo?: string; id?: string; keepCurrent?: boolean }) => {
-      if (!o.out === !o.addTo) throw new KeyFileError(o.out ?? o.addTo ?? '-', ['give exactly one of --out FILE or --add-to FILE']);
+      if (!o.out === !o.addTo) throw new CodecUsageError('dtf codec-key new: give exactly one of --out FILE or --add-to FILE');
       if (o.out) {
         const id = createKeyFile(o.out, o.id);
         console.log(`created ${path.resolve(o.out)} with key "${id}" (current); point every dtf process at it: --codec-key-file or ${CODEC_KEY_FILE_ENV}`);
@@ -81,12 +86,12 @@ export function registerCodecCommands(program: Command): void {
     .option('--auth-token-env <var>', 'require "Authorization: Bearer <token>", the token read from this environment variable')
     .action(async (o: { port: number; bind: string; keyFile?: string; corsOrigin?: string[]; authTokenEnv?: string }, cmd: Command) => {
       const file = o.keyFile ?? codecKeyFileFrom((cmd.optsWithGlobals() as { codecKeyFile?: string }).codecKeyFile);
-      if (!file) throw new KeyFileError('-', [`no key file: pass --key-file FILE, --codec-key-file FILE or set ${CODEC_KEY_FILE_ENV}`]);
+      if (!file) throw new CodecUsageError(`dtf codec-server: no key file; pass --key-file FILE, --codec-key-file FILE or set ${CODEC_KEY_FILE_ENV}`);
       const keysLoaded = loadKeyFile(file);
       let authToken: string | undefined;
       if (o.authTokenEnv) {
         authToken = process.env[o.authTokenEnv];
-        if (!authToken) throw new KeyFileError(keysLoaded.file, [`--auth-token-env ${o.authTokenEnv}: that environment variable is not set or empty`]);
+        if (!authToken) throw new CodecUsageError(`dtf codec-server --auth-token-env ${o.authTokenEnv}: that environment variable is not set or empty`);
       }
       const server = await startCodecServer({
         codec: new AesGcmCodec(keysLoaded),

@@ -2,6 +2,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { AesGcmCodec } from '../../src/codec/aes-gcm-codec';
 import { RunningCodecServer, payloadFromJson, payloadToJson, startCodecServer } from '../../src/codec/codec-server';
 import { newKey } from '../../src/codec/key-file';
+import { devServerArgs } from '../../src/server/dev-server';
 
 const UI = 'http://localhost:8233';
 const keyA = Buffer.from(newKey(), 'base64');
@@ -70,5 +71,13 @@ describe('dtf codec-server (Temporal codec-server protocol)', () => {
     expect(((await unknownKey.json()) as { error: string }).error).toMatch(/key id "z"/);
     expect((await fetch(`${server.url}/decode`, { headers: { Authorization: 'Bearer tok-1' } })).status).toBe(405);
     expect((await post('/other', { payloads: [] })).status).toBe(404);
+  });
+});
+
+describe('dtf server --ui-codec-endpoint', () => {
+  it('points the dev server\'s Web UI at the codec server, and only when there is a UI', () => {
+    const args = devServerArgs({ port: 7233, uiCodecEndpoint: 'http://127.0.0.1:8888' });
+    expect(args[args.indexOf('--ui-codec-endpoint') + 1]).toBe('http://127.0.0.1:8888');
+    expect(devServerArgs({ port: 7233, headless: true, uiCodecEndpoint: 'http://127.0.0.1:8888' })).not.toContain('--ui-codec-endpoint');
   });
 });
