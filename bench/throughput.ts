@@ -2,6 +2,7 @@
  * Throughput: N trivial tasks (`true`) through dtf and through a bare Temporal workflow+activity, on one local
  * server in one run, same concurrency. Prints tasks/s for both and the ratio; last line is JSON.
  * Usage: node dist/bench/throughput.js [--tasks N per round] [--rounds R] [--concurrency C] [--address host:port]
+ *   [--codec-key-file F]   (the payload codec on, for both sides: what encryption costs)
  */
 import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
@@ -38,20 +39,23 @@ async function main() {
   const concurrency = arg('concurrency', 20);
   const trueBin = '/bin/true';
   const addressArg = process.argv.indexOf('--address');
+  const codecArg = process.argv.indexOf('--codec-key-file');
+  const codecKeyFile = codecArg >= 0 ? process.argv[codecArg + 1] : undefined;
   const fleet = await startLocalFleet({
     address: addressArg >= 0 ? process.argv[addressArg + 1] : '127.0.0.1:7255',
     headless: true,
     log: (m) => console.log(`[bench] ${m}`),
   });
-  const client: Client = await connectClient({ address: fleet.address });
+  const client: Client = await connectClient({ address: fleet.address, codecKeyFile });
 
   // dtf: a real host worker (this process), the real workflow and activity.
-  const dtfWorker = await startHostWorker({ address: fleet.address, hostId: 'bench-host', maxTasks: concurrency, logger: pino({ level: 'warn' }) });
+  const dtfWorker = await startHostWorker({ address: fleet.address, codecKeyFile, hostId: 'bench-host', maxTasks: concurrency, logger: pino({ level: 'warn' }) });
   // bare: the same command through the smallest workflow+activity, same connection settings and slots.
-  const { connection, namespace } = await connectWorker({ address: fleet.address });
+  const { connection, namespace, dataConverter } = await connectWorker({ address: fleet.address, codecKeyFile });
   const bare = await Worker.create({
     connection,
     namespace,
+    dataConverter,
     taskQueue: 'bench-bare',
     workflowsPath: path.join(__dirname, 'bare-workflow.js'),
     activities: bareActivities,
@@ -59,7 +63,7 @@ async function main() {
   });
   const bareRun = bare.run();
   // The routed baseline's activities: their own queue, another worker, the same slots.
-  const bareActivityWorker = await Worker.create({ connection, namespace, taskQueue: 'bench-bare-activities', activities: bareActivities, maxConcurrentActivityTaskExecutions: concurrency });
+  const bareActivityWorker = await Worker.create({ connection, namespace, dataConverter, taskQueue: 'bench-bare-activities', activities: bareActivities, maxConcurrentActivityTaskExecutions: concurrency });
   const bareActivityRun = bareActivityWorker.run();
 
   const runBare = (n: number) =>
@@ -120,7 +124,7 @@ async function main() {
   const medianRatio = median(ratios);
   const bareTasksPerSecond = (tasks * rounds) / bareSeconds;
   const dtfTasksPerSecond = (tasks * rounds) / dtfSeconds;
-  console.log(`[bench] ${rounds} rounds of ${tasks} tasks, concurrency ${concurrency}`);
+  console.log(`[bench] ${rounds} rounds of ${tasks} tasks, concurrency ${concurrency}, payload codec ${codecKeyFile ? 'on (AES-256-GCM)' : 'off'}`);
   console.log(`[bench] bare Temporal: ${bareTasksPerSecond.toFixed(1)} tasks/s (${bareSeconds.toFixed(2)} s); activity on the workflow's queue, dispatched eagerly`);
   console.log(`[bench] bare, routed: ${((tasks * rounds) / routedSeconds).toFixed(1)} tasks/s (${routedSeconds.toFixed(2)} s); activity on a queue of its own`);
   console.log(`[bench] dtf:           ${dtfTasksPerSecond.toFixed(1)} tasks/s (${dtfSeconds.toFixed(2)} s)`);
@@ -140,6 +144,7 @@ async function main() {
       ratios: ratios.map((r) => round(r, 3)),
       bareRoutedTasksPerSecond: round((tasks * rounds) / routedSeconds),
       medianRatioToRouted: round(median(routedRatios), 3),
+      codec: codecKeyFile ? 'aes-256-gcm' : 'none',
     }),
   );
 }

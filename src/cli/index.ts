@@ -22,6 +22,8 @@ import { runDemo } from './demo';
 import { addDlqCommands, rootMessage } from './dlq';
 import { asExpected, formatTable, newBatchId, readTaskFile, startTasks, waitForTasks } from './submit';
 import { registerReportCommand } from './report';
+import { registerCodecCommands } from './codec';
+import { explainCodecError } from '../codec/data-converter';
 
 /** An error whose exit code the CLI passes on: 2 for bad input (nothing started), 1 for tasks that did not pass. */
 export class CliError extends Error {
@@ -85,8 +87,9 @@ export function buildProgram(): Command {
     .option('--db-filename <file>', 'persist state in this SQLite file (default: in memory)')
     .option('--headless', 'no Web UI')
     .option('--metrics-port <port>', 'serve the server\'s Prometheus metrics (request counters per operation) on this port', positiveInt('--metrics-port'))
-    .action(async (o: { port: number; uiPort?: number; ip: string; dbFilename?: string; headless?: boolean; metricsPort?: number }) => {
-      const server = await startDevServer({ host: o.ip, port: o.port, uiPort: o.uiPort, dbFilename: o.dbFilename, headless: o.headless, metricsPort: o.metricsPort, log: (m) => console.error(m) });
+    .option('--ui-codec-endpoint <url>', 'the Web UI decodes payloads through this codec server (dtf codec-server)')
+    .action(async (o: { port: number; uiPort?: number; ip: string; dbFilename?: string; headless?: boolean; metricsPort?: number; uiCodecEndpoint?: string }) => {
+      const server = await startDevServer({ host: o.ip, port: o.port, uiPort: o.uiPort, dbFilename: o.dbFilename, headless: o.headless, metricsPort: o.metricsPort, uiCodecEndpoint: o.uiCodecEndpoint, log: (m) => console.error(m) });
       console.log(`Temporal dev server on ${server.address}${server.uiUrl ? `; Web UI at ${server.uiUrl}` : ''}${server.metricsUrl ? `; metrics at ${server.metricsUrl}` : ''}`);
       console.log('Ctrl-C to stop.');
       const stop = () => void server.stop().then(() => process.exit(0));
@@ -291,6 +294,7 @@ export function buildProgram(): Command {
     });
 
   registerReportCommand(program);
+  registerCodecCommands(program);
   return program;
 }
 
@@ -339,6 +343,8 @@ export async function main(argv: string[]): Promise<void> {
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) throw new CliError('', 2); // commander already printed it
     if (err instanceof SpecError) throw new CliError(`${err.message}\nnothing was started`, 2);
     if (err instanceof TemporalCliNotFoundError) throw new CliError(err.message, 2);
+    const codecProblem = explainCodecError(err);
+    if (codecProblem) throw new CliError(codecProblem, 2);
     throw err;
   }
 }

@@ -20,6 +20,8 @@ export interface DevServerOptions {
   logFile?: string;
   /** Serve the server's own Prometheus metrics (request counters per operation, latencies) on this port. */
   metricsPort?: number;
+  /** The Web UI decodes payloads through this codec server (e.g. `dtf codec-server`'s http://127.0.0.1:8888). */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -50,6 +52,7 @@ export function devServerArgs(opts: DevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', opts.host ?? '127.0.0.1', '--port', String(opts.port ?? 7233), '--log-level', 'warn'];
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort ?? (opts.port ?? 7233) + 1000), '--ui-disable-news-fetch');
+  if (opts.uiCodecEndpoint && !opts.headless) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   if (opts.dbFilename) args.push('--db-filename', opts.dbFilename);
   if (opts.metricsPort) args.push('--metrics-port', String(opts.metricsPort));
   if (opts.namespace && opts.namespace !== 'default') args.push('--namespace', opts.namespace);

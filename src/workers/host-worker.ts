@@ -13,6 +13,7 @@ import { createResultsActivities } from '../activities/results';
 import { InjectRates } from '../activities/fault-injection';
 import { sweepLeftovers } from '../activities/saga';
 import { createTaskActivities } from '../activities/task';
+import { describeCodec } from '../codec/data-converter';
 import { ConnectOptions, connectClient, connectWorker } from '../config/connection';
 import { DeploymentConfig } from '../config/deployment';
 import { breakerNotification, quarantineNotification } from '../notifications/events';
@@ -87,8 +88,9 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   for (const gpu of hardware.gpus.filter((g) => g.simulated)) {
     log.warn({ gpu }, `SIMULATING a GPU this host does not have: ${gpu.name} ${gpu.memoryGb} GB cc ${gpu.computeCapability ?? '?'} (--simulate-gpu)`);
   }
-  const { connection, namespace } = await connectWorker(opts);
+  const { connection, namespace, dataConverter } = await connectWorker(opts);
   const client = await connectClient(opts);
+  if (dataConverter) log.info(describeCodec(dataConverter));
   const workRoot = path.resolve(opts.workRoot ?? process.env.DTF_WORK_DIR ?? path.join(os.tmpdir(), 'dtf-work', hardware.hostId));
   fs.mkdirSync(workRoot, { recursive: true });
   // Nothing of this host runs yet: undo whatever a crashed predecessor left (workspaces, GPU leases, teardowns).
@@ -154,6 +156,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
         connection,
         namespace,
         identity,
+        dataConverter,
         taskQueue: WORKFLOW_TASK_QUEUE,
         ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') }),
         activities: { ...createControlActivities(client, notifier, { failing: opts.injectControl }), ...resultsActivities },
@@ -169,6 +172,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
         connection,
         namespace,
         identity,
+        dataConverter,
         taskQueue,
         activities: taskActivities,
         tuner: hostSlotTuner(slots),
