@@ -132,6 +132,28 @@ function hash(text: string): number {
 const TOKEN = /[A-Za-z_][A-Za-z0-9_]*|\d+/g;
 const CAMEL_PART = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+/g;
 
+/**
+ * Volatile spans become one placeholder word each: a URL, an IP address, a UUID, a hex id or address, a file path.
+ * Their pieces (`usr`, `site`, `packages`, `0x7f3a…`) name a machine or a run, not a failure, and would let the
+ * model learn one family's install layout. The last path segment's extension is kept (`.so`, `.py`, `.yaml` say
+ * something about what was missing).
+ */
+const VOLATILE =
+  /\b[a-z][a-z0-9+.-]{1,10}:\/\/[^\s'"<>()]+|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b|\b0x[0-9a-f]+\b|\b[0-9a-f]{12,}\b|(?:[A-Za-z]:)?(?:\.{0,2}[\\/][\w.@+-]+){2,}/gi;
+
+function placeholder(span: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(span)) return ' urlspan ';
+  if (/^0x/i.test(span) || /^[0-9a-f]{12,}$/i.test(span) || /^[0-9a-f]{8}-/i.test(span)) return ' hexspan ';
+  if (/^(?:\d{1,3}\.){3}\d{1,3}/.test(span)) return ' ipspan ';
+  const ext = /\.([A-Za-z][A-Za-z0-9]{0,5})(?:\.\d+)*$/.exec(span);
+  return ext ? ` pathspan ext${(ext[1] ?? '').toLowerCase()} ` : ' pathspan ';
+}
+
+export function normaliseVolatile(text: string): string {
+  VOLATILE.lastIndex = 0;
+  return text.replace(VOLATILE, placeholder);
+}
+
 function numberToken(digits: string): string {
   // Short numbers carry meaning (exit 137, HTTP 429, errno 28, Xid 79); long ones are ids, sizes, timestamps.
   return digits.length <= 3 ? `#${String(Number(digits))}` : `#n${Math.min(digits.length, 6)}`;
@@ -142,7 +164,7 @@ function numberToken(digits: string): string {
  * 1/sqrt(count) so a long text does not overwhelm the bias.
  */
 export function featureIndices(input: ModelInput): number[] {
-  const text = modelText(input);
+  const text = normaliseVolatile(modelText(input));
   const buckets = new Set<number>();
   const add = (feature: string): void => {
     buckets.add(hash(feature) & (FEATURE_DIM - 1));

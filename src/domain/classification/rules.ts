@@ -171,7 +171,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'disk-io-error',
     category: C.HW_PERFORMANCE,
-    pattern: /blk_update_request: (?:I\/O|critical \w+) error|I\/O error, dev \w+|\bata\d+(?:\.\d+)?: (?:exception Emask|failed command)|Buffer I\/O error on dev|critical medium error|Medium Error|nvme\d+: (?:I\/O \d+ )?(?:timeout|controller is down)/i,
+    pattern: /blk_update_request: (?:I\/O|critical \w+) error|I\/O error, dev \w+|\bata\d+(?:\.\d+)?: (?:exception Emask|failed command)|Buffer I\/O error on dev|critical medium error|Medium Error|nvme\d+: (?:I\/O \d+ )?(?:timeout|controller is down)|EXT4-fs error|XFS \([^)\n]{1,40}\): (?:Corruption|metadata I\/O error|log I\/O error)|BTRFS (?:error|critical)|Remounting filesystem read-only/i,
     description: 'The kernel reports disk or NVMe I/O errors: the device is failing.',
   },
   {
@@ -187,9 +187,15 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'The GPU was lost or its NVLink links are down (Level Zero/Vulkan DEVICE_LOST, NVML cannot reach the device).',
   },
   {
+    name: 'interconnect-retry-exceeded',
+    category: C.TIMEOUT,
+    pattern: /RETRY_EXC_ERR|[Tt]ransport retry count(?:er)? exceeded|RNR retry count(?:er)? exceeded/,
+    description: 'InfiniBand/RoCE: the peer did not acknowledge within the retry budget (IBV_WC_RETRY_EXC_ERR): a transport timeout.',
+  },
+  {
     name: 'interconnect-completion-error',
     category: C.HW_PERFORMANCE,
-    pattern: /Got completion from peer[^\n]{0,80}(?:with error|status=)|\bIBV_WC_\w+_ERR\b|RETRY_EXC_ERR|[Tt]ransport retry count(?:er)? exceeded/,
+    pattern: /Got completion from peer[^\n]{0,80}(?:with error|status=)|\bIBV_WC_\w+_ERR\b/,
     description: 'InfiniBand/RoCE work completions fail (link or NIC trouble on the host).',
   },
   {
@@ -552,6 +558,13 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'The scheduler lost the node or the worker lost the scheduler.',
   },
   {
+    name: 'worker-lost-contact',
+    category: C.DISCONNECTION,
+    pattern:
+      /Removing worker [^\n]{0,120}(?:caused the cluster to lose|lost|closing)|failed to heartbeat|unable to send heartbeats?|no recent heartbeats|[Ll]ost (?:its )?connection to (?:the )?(?:worker|driver|nanny|agent|runner)\b|lost communication with the server|\b(?:worker|executor|agent|runner|node|daemon)s? (?:[\w.:/-]+ )?(?:has )?(?:disconnected|went away|became unreachable|is unreachable|has left the cluster)\b|\bLost executor \d+|\bExecutorLostFailure\b|Issue communicating with driver/,
+    description: 'A worker, executor, agent or runner lost contact with its coordinator (missed heartbeats, disconnected, removed), in any scheduler.',
+  },
+  {
     name: 'node-not-ready',
     category: C.DISCONNECTION,
     pattern: /NodeStatusUnknown|Kubelet stopped posting node status|node\.kubernetes\.io\/unreachable|\bNotReady\b|Lost executor \d+|ExecutorLostFailure|\bexecutor lost\b|Rpc client disassociated|\bKilledWorker\b|[Ww]orker (?:tcp:\/\/\S+ )?(?:has been )?lost\b|ORTE has lost communication|lost connection to (?:peer|the daemon|a remote)|Connection to the Ray cluster was lost|raylet (?:has )?died|GCS may have been killed|Horovod has been shut down|Could not (?:dispatch|receive) a message (?:to|from) the daemon|Server terminated abruptly|NODE_FAIL\b|Node failure on|DUE TO NODE FAILURE/,
@@ -636,6 +649,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     kind: 'resource',
     pattern: /Jest worker encountered \d+ child process exceptions|DataLoader worker [^\n]{0,40} exited unexpectedly|Call retries were exceeded|daemon disappeared unexpectedly|daemon has disappeared|Killed signal terminated program|terminated with signal 9|^\[\d+\]\s+\d+ killed\s/m,
     description: 'A worker or build daemon was killed from outside (usually memory): Jest child processes, the Gradle daemon, cc1plus.',
+  },
+  {
+    name: 'proxy-connect-failed',
+    category: C.CONNECTION,
+    pattern: /Cannot connect to proxy|Tunnel connection failed|\bProxyError\b|proxy (?:connect(?:ion)? )?(?:refused|failed|error)|Unable to connect to (?:the )?proxy|Received HTTP code \d+ from proxy after CONNECT/i,
+    description: 'The HTTP(S) proxy could not be reached or refused the tunnel: a connection failure, even when the proxy said 503.',
   },
   {
     name: 'http-429-too-many-requests',
@@ -770,6 +789,18 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'The local certificate or key files are malformed or do not match: configuration, not the network.',
   },
   {
+    name: 'certificate-chain-invalid',
+    category: C.CONNECTION,
+    pattern: /\bx509: (?:certificate|cannot validate|failed to load)|PKIX path (?:building|validation) failed|SSLHandshakeException|CertPathValidatorException|unable to find valid certification path|certificate (?:has )?expired|certificate is not (?:yet )?valid|The remote certificate is invalid|AuthenticationException: The SSL connection could not be established|SSL_connect|unknown certificate authority|certificate signed by unknown authority/i,
+    description: 'The server certificate does not verify (Go x509, Java PKIX, .NET SslStream), in any runtime.',
+  },
+  {
+    name: 'dns-lookup-no-such-host',
+    category: C.CONNECTION,
+    pattern: /\blookup [\w.-]+(?: on [\d.:\[\]a-f]+)?: no such host|dial tcp: lookup [\w.-]+|\bno such host\b|No such host is known|server misbehaving/i,
+    description: 'Go and .NET spellings of a failed DNS lookup.',
+  },
+  {
     name: 'tls-failure',
     category: C.CONNECTION,
     pattern:
@@ -836,6 +867,13 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   },
 
   // ── Dependencies: what the test needs is not installed or cannot be resolved. ──
+  {
+    name: 'teardown-or-cleanup-failed',
+    category: C.CLEANUP,
+    pattern:
+      /\b(?:error|exception|failure|failed)\b[^\n]{0,40}\b(?:during|in|at|while) (?:the )?(?:teardown|tear ?down|tearDown|clean ?up|cleanup|finali[sz]ation|shutdown)\b|\b(?:teardown|tearDown|tear down|clean ?up|cleanup|afterEach|afterAll|AfterAll|TearDown)\b[^\n]{0,40}\b(?:failed|error|threw|raised)\b|\bleaked \d+ |\bleaked (?:semaphore|shared_memory|file|socket|thread|handle|memory|resource|goroutine)s?\b|resource_tracker: There appear to be \d+ leaked|could not remove container|unable to remove (?:container|volume|network|image|filesystem)|(?:failed|unable) to (?:kill|stop|terminate) (?:the )?(?:container|process|pod|worker)s?\b|zombie process|orphan(?:ed)? (?:process|container|pod)s?\b/i,
+    description: 'Tearing down what a run used failed, or the run left things behind (leaked semaphores, containers that would not go, orphans), in any runner.',
+  },
   {
     name: 'cleanup-generic',
     category: C.CLEANUP,
@@ -929,7 +967,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'container-image-not-found',
     category: C.DEPENDENCY,
     kind: 'permanent',
-    pattern: /manifest unknown|manifest for \S+ not found|\bErrImagePull\b|\bImagePullBackOff\b|pull access denied|repository does not exist|failed to resolve reference[^\n]{0,200}not found/i,
+    pattern: /manifest unknown|manifest for \S+ not found|\bErrImagePull\b|\bImagePullBackOff\b|pull access denied|repository does not exist|failed to resolve reference[^\n]{0,200}not found|Failed to pull image[^\n]{0,400}\bnot found\b|\bTag \S+ not found in repository|\bInvalidImageName\b|fatal: repository '[^'\n]{1,300}' not found|remote: Repository not found|ERROR: Repository not found/i,
     description: 'The container image or tag does not exist (or is not visible) in the registry.',
   },
   {
@@ -1035,6 +1073,31 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'The runner found no test to run (pattern selected nothing, wrong path, missing discoverer).',
   },
   {
+    name: 'cli-argument-error',
+    category: C.CONFIGURATION,
+    pattern:
+      /unexpected argument '[^'\n]{1,80}' found|flag provided but not defined|the following required arguments were not provided|\b[Mm]issing required (?:argument|option|flag|parameter|field|property|key|configuration|input|setting)s?\b|required (?:option|argument|flag|parameter)s? [`'"]?-{0,2}[\w.-]+[`'"]? (?:not specified|is missing|was not (?:provided|specified|given)|not provided)|\bunrecognized (?:option|argument|subcommand|command-line option|arguments?)\b|\bunknown (?:command|subcommand|flag|argument)s?\b[^\n]{0,10}["'`-]|\binvalid (?:option|flag|switch)\b|\bno such option\b|Usage Error|\bUsageError\b/,
+    description: 'The command line is wrong: an unknown or missing option or argument, in any CLI framework.',
+  },
+  {
+    name: 'pod-configuration-error',
+    category: C.CONFIGURATION,
+    pattern: /\bCreateContainerConfigError\b|\bCreateContainerError\b|\bFailedMount\b|(?<!Un)MountVolume\.(?:SetUp|MountDevice|WaitForAttach) failed|\b(?:secret|configmap|persistentvolumeclaim)s? \\?"[^"\n]{1,100}\\?" not found|\bRunContainerError\b|\bFailedCreatePodSandBox\b[^\n]{0,200}(?:invalid|not found|unknown)/i,
+    description: 'Kubernetes could not set up the pod from its spec: a missing secret, config map or volume, a bad container config.',
+  },
+  {
+    name: 'package-spec-invalid',
+    category: C.CONFIGURATION,
+    pattern: /CondaValueError|invalid (?:package |version |requirement )?spec(?:ification)?\b|InvalidRequirement|InvalidVersion|Invalid requirement:|invalid version constraint|is not a valid (?:version|requirement|package name)|externally-managed-environment/i,
+    description: 'A package or version specification is malformed, or the environment refuses installs (PEP 668): the setup is wrong.',
+  },
+  {
+    name: 'grpc-status-configuration',
+    category: C.CONFIGURATION,
+    pattern: /\bcode = (?:PermissionDenied|Unauthenticated|FailedPrecondition|InvalidArgument|OutOfRange|Unimplemented)\b|StatusCode\.(?:PERMISSION_DENIED|UNAUTHENTICATED|FAILED_PRECONDITION|INVALID_ARGUMENT|OUT_OF_RANGE|UNIMPLEMENTED)\b|\b(?:7 PERMISSION_DENIED|16 UNAUTHENTICATED|9 FAILED_PRECONDITION|3 INVALID_ARGUMENT|12 UNIMPLEMENTED)\b|\b(?:PERMISSION_DENIED|UNAUTHENTICATED|FAILED_PRECONDITION):/,
+    description: 'gRPC statuses that name the caller as wrong: permission, authentication, precondition, argument, an unimplemented method (client and server disagree).',
+  },
+  {
     name: 'invalid-configuration',
     category: C.CONFIGURATION,
     pattern:
@@ -1112,6 +1175,37 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   },
 
   // ── Nothing recognisable in the text: the exit code or signal is all the evidence there is. ──
+  // ── Generic evidence: exception names by their parts, in any language, when nothing above named the case. ──
+  {
+    name: 'exception-name-permission',
+    category: C.CONFIGURATION,
+    pattern: /\b\w*(?:PermissionDenied|Permission|AccessDenied|Unauthori[sz]ed|Forbidden|Authentication|Unauthenticated|Credential)s?(?:Error|Exception)\b/,
+    description: 'Any *PermissionError / *AccessDenied* / *AuthenticationException: the run lacks a permission or a credential.',
+  },
+  {
+    name: 'exception-name-connection',
+    category: C.CONNECTION,
+    pattern: /\b\w*(?:Connection|Connect|Socket|Network|Transport|Channel|Unreachable|Http(?:Request)?)(?:Error|Exception|Failure)\b/,
+    description: 'Any *ConnectionError / *SocketException / *TransportError / HttpRequestException not recognised above.',
+  },
+  {
+    name: 'exception-name-configuration',
+    category: C.CONFIGURATION,
+    pattern: /\b\w*(?:Config|Configuration|Settings|Options?|Argument|Usage|Schema|Validation|Parse|Syntax)(?:Error|Exception)\b/,
+    description: 'Any *ConfigError / *ArgumentError / *UsageError / *SchemaException: the run is set up wrong.',
+  },
+  {
+    name: 'exception-name-dependency',
+    category: C.DEPENDENCY,
+    pattern: /\b\w*(?:ModuleNotFound|PackageNotFound|ClassNotFound|LibraryNotFound|PluginNotFound|DependencyNotFound|ArtifactNotFound|Import|Linkage|Resolution|Resolve)(?:Error|Exception)\b/,
+    description: 'Any *ImportError / *ClassNotFoundException / *PackageNotFoundError / *ResolutionException.',
+  },
+  {
+    name: 'exception-name-assertion',
+    category: C.EXECUTION,
+    pattern: /\b\w*(?:Assertion|Assert|Expectation|Comparison)\w*(?:Error|Exception|Failure|Failed)\b/,
+    description: 'Any *AssertionError / *ExpectationFailed / *ComparisonFailure: a test assertion failed.',
+  },
   {
     name: 'runner-report-failed',
     category: C.EXECUTION,
@@ -1122,7 +1216,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'service-exited-with-error',
     category: C.CRASH,
-    pattern: /Main process exited, code=(?:exited|dumped|killed), status=\d+|control process exited, code=exited,? status=\d+|Failed with result 'exit-code'|entered failed state/,
+    pattern: /Main process exited, code=(?:exited|dumped|killed), status=\d+|control process exited, code=exited,? status=\d+|Failed with result 'exit-code'|entered failed state|Job for \S+ failed because (?:the control process exited|a fatal signal|the service did not)|Worker process \d+ was killed by (?:unknown )?signal|Worker process died unexpectedly/,
     description: 'A systemd unit exited with an error status (after the EXEC/NAMESPACE set-up failures above, which are configuration).',
   },
   {
