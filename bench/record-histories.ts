@@ -91,6 +91,23 @@ async function main() {
     await save('dead-lettered-redriven', parked);
     }
 
+    // Cancelled while its attempt runs (the attempt's undos run, the task ends cancelled, recorded, Canceled), and
+    // cancelled while parked in the dead letter queue (behind the clean-cancel patch).
+    if (wanted('cancelled-running')) {
+    const running = await start({ name: 'cancelled-running', command: [process.execPath, '-e', 'setInterval(()=>console.log("beat"),200)'], timeoutSeconds: 120 });
+    await new Promise((r) => setTimeout(r, 2000));
+    await running.cancel();
+    await running.result().catch(() => undefined);
+    await save('cancelled-running', running);
+    }
+    if (wanted('cancelled-dead-lettered')) {
+    const parked = await start({ name: 'cancelled-parked', command: [process.execPath, '-e', 'console.error("ValueError: invalid configuration: unknown option --fast");process.exit(2)'] });
+    await settledResult(parked);
+    await parked.cancel();
+    await parked.result().catch(() => undefined);
+    await save('cancelled-dead-lettered', parked);
+    }
+
     if (wanted('reassigned')) {
     const moved = await start({ name: 'reassigned', command: [process.execPath, '-e', 'setTimeout(()=>{},3000)'] });
     await new Promise((r) => setTimeout(r, 1000));

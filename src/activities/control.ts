@@ -42,6 +42,34 @@ export const CLASS_QUEUES: readonly string[] = [CPU_TASK_QUEUE, ...GPU_MEMORY_TI
 export const CONTROL_ACTIVITY_NAMES = ['listQueueHosts', 'watchQueue', 'notifyDeadLettered'] as const;
 export type ControlActivityName = (typeof CONTROL_ACTIVITY_NAMES)[number];
 
+/** One describeTaskQueue: its fresh pollers by host (the newest poller of each) and, when asked for, the approximate backlog. */
+export async function describeQueuePollers(
+  client: Client,
+  queue: string,
+  type: temporal.api.enums.v1.TaskQueueType,
+  reportStats: boolean,
+): Promise<{ hosts: IdentityInfo[]; backlog?: number }> {
+  const res = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: queue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: type,
+    ...(reportStats ? { reportStats: true } : {}),
+  });
+  const now = Date.now();
+  const hosts = new Map<string, { info: IdentityInfo; seenMs: number }>();
+  for (const poller of res.pollers ?? []) {
+    const seenMs = Number(poller.lastAccessTime?.seconds ?? 0) * 1000 + Math.floor((poller.lastAccessTime?.nanos ?? 0) / 1e6);
+    if (now - seenMs > POLLER_FRESHNESS_MS) continue;
+    const info = parseWorkerIdentity(poller.identity ?? '');
+    if (info && seenMs >= (hosts.get(info.hostId)?.seenMs ?? -1)) hosts.set(info.hostId, { info, seenMs });
+  }
+  const backlogCount = res.stats?.approximateBacklogCount;
+  return {
+    hosts: [...hosts.values()].map((h) => ({ ...h.info, lastSeenMs: h.seenMs })),
+    ...(backlogCount === undefined || backlogCount === null ? {} : { backlog: Number(backlogCount) }),
+  };
+}
+
 export function createControlActivities(client: Client, notifier?: Notifier, opts: { failing?: readonly ControlActivityName[] } = {}) {
   const activities = controlActivities(client, notifier);
   for (const name of opts.failing ?? []) {
@@ -61,28 +89,7 @@ function controlActivities(client: Client, notifier?: Notifier) {
     return (await describeQueue(queue, type, false)).hosts;
   }
 
-  /** One describeTaskQueue: its fresh pollers by host and, when asked for, the approximate backlog. */
-  async function describeQueue(queue: string, type: temporal.api.enums.v1.TaskQueueType, reportStats: boolean): Promise<{ hosts: IdentityInfo[]; backlog?: number }> {
-    const res = await client.workflowService.describeTaskQueue({
-      namespace,
-      taskQueue: { name: queue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-      taskQueueType: type,
-      ...(reportStats ? { reportStats: true } : {}),
-    });
-    const now = Date.now();
-    const hosts = new Map<string, { info: IdentityInfo; seenMs: number }>();
-    for (const poller of res.pollers ?? []) {
-      const seenMs = Number(poller.lastAccessTime?.seconds ?? 0) * 1000 + Math.floor((poller.lastAccessTime?.nanos ?? 0) / 1e6);
-      if (now - seenMs > POLLER_FRESHNESS_MS) continue;
-      const info = parseWorkerIdentity(poller.identity ?? '');
-      if (info && seenMs >= (hosts.get(info.hostId)?.seenMs ?? -1)) hosts.set(info.hostId, { info, seenMs });
-    }
-    const backlogCount = res.stats?.approximateBacklogCount;
-    return {
-      hosts: [...hosts.values()].map((h) => ({ ...h.info, lastSeenMs: h.seenMs })),
-      ...(backlogCount === undefined || backlogCount === null ? {} : { backlog: Number(backlogCount) }),
-    };
-  }
+  const describeQueue = (queue: string, type: temporal.api.enums.v1.TaskQueueType, reportStats: boolean) => describeQueuePollers(client, queue, type, reportStats);
 
   /**
    * Live hosts that can pick up work waiting on `queue`: polling it, or alive (polling the workflow queue) with the

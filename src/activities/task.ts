@@ -22,6 +22,7 @@ import type { ResultsActivities } from './results';
 import type { TestTaskSpec } from '../domain/task-spec';
 import { TestsSummary, testsVerdict } from '../domain/test-results';
 import { junitSummary } from '../results/junit';
+import { LiveLines } from '../domain/live-output';
 import { recurringErrorNotification } from '../notifications/events';
 import type { Notifier } from '../notifications/notifier';
 import type { QuarantineGate } from '../resilience/host-quarantine';
@@ -260,7 +261,8 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     const { spec } = input;
     const log = deps.logger.child({ task: spec.name, workflowId: input.workflowId, attempt: input.attempt });
     const started = Date.now();
-    const heartbeat = () => ctx.heartbeat({ attempt: input.attempt, hostId: deps.hardware.hostId, gpuMemoryGb, elapsedMs: Date.now() - started } satisfies AttemptHeartbeat);
+    const live = new LiveLines();
+    const heartbeat = () => ctx.heartbeat({ attempt: input.attempt, hostId: deps.hardware.hostId, gpuMemoryGb, elapsedMs: Date.now() - started, output: live.snapshot() } satisfies AttemptHeartbeat);
     // The first beat comes early, so that a worker killed soon after it started is known by name (and excluded); a
     // task shorter than that sends none, which keeps the happy path of short tasks at bare Temporal's cost.
     let beat: NodeJS.Timeout | undefined;
@@ -275,7 +277,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
         .catch((err: unknown) => log.warn({ err }, 'could not tell the workflow the attempt started'));
     }, STARTED_SIGNAL_AFTER_MS);
     try {
-      return await attemptBody(input, ctx, log, started);
+      return await attemptBody(input, ctx, log, started, live);
     } finally {
       clearTimeout(first);
       clearInterval(beat);
@@ -283,7 +285,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     }
   }
 
-  async function attemptBody(input: RunTestTaskInput, ctx: Context, log: Logger, started: number): Promise<CommandSuccess> {
+  async function attemptBody(input: RunTestTaskInput, ctx: Context, log: Logger, started: number, live: LiveLines): Promise<CommandSuccess> {
     const { spec, placement } = input;
     const fits = hostMeetsRequirement({ gpuMemoryGb, computeCapability: bestComputeCapability(deps.hardware) }, spec, placement);
     if (!fits.ok) {
@@ -314,7 +316,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     const { secrets, missing } = commandEnv();
     const redact = (text: string) => (secrets.length ? redactSecretValues(text, secrets) : text);
     const run = (command: string[], timeoutSeconds: number) =>
-      runCommand(command, commandEnv().env, timeoutSeconds, cwd, tail, log, ctx, { killGraceMs: deps.killGraceMs ?? 2_000, redact });
+      runCommand(command, commandEnv().env, timeoutSeconds, cwd, tail, log, ctx, { killGraceMs: deps.killGraceMs ?? 2_000, redact, live });
     let result: RunResult | undefined;
     let setupFailed: string | undefined;
     let junitXml: string | undefined;
@@ -473,6 +475,8 @@ interface RunOptions {
   killGraceMs: number;
   /** Applied to every output line before it is logged. */
   redact: (line: string) => string;
+  /** Where redacted lines go for the heartbeat's live output. */
+  live?: LiveLines;
 }
 
 interface RunResult {
@@ -514,15 +518,20 @@ function runCommand(
       kill('SIGTERM');
       setTimeout(() => kill('SIGKILL'), opts.killGraceMs).unref();
     };
+    const emit = (name: 'stdout' | 'stderr', line: string) => {
+      const clean = opts.redact(line);
+      log.info({ stream: name }, clean);
+      opts.live?.push(clean);
+    };
     const stream = (name: 'stdout' | 'stderr') => {
       let partial = '';
       child[name]!.setEncoding('utf8').on('data', (chunk: string) => {
         tail.push(chunk);
         const lines = (partial + chunk).split('\n');
         partial = lines.pop() ?? '';
-        for (const line of lines) log.info({ stream: name }, opts.redact(line));
+        for (const line of lines) emit(name, line);
       });
-      child[name]!.on('end', () => partial && log.info({ stream: name }, opts.redact(partial)));
+      child[name]!.on('end', () => partial && emit(name, partial));
     };
     stream('stdout');
     stream('stderr');

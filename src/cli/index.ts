@@ -1,10 +1,9 @@
 /** `dtf`: the command line for servers, workers, submitting and inspecting test tasks. */
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import { z } from 'zod';
-import { temporal } from '@temporalio/proto';
-import { CONTROL_ACTIVITY_NAMES, ControlActivityName, createControlActivities } from '../activities/control';
+import { CONTROL_ACTIVITY_NAMES, ControlActivityName } from '../activities/control';
 import { InjectRates, parseInjectOption } from '../activities/fault-injection';
 import { ConnectOptions, connectClient } from '../config/connection';
 import { loadDeploymentConfig } from '../config/deployment';
@@ -12,11 +11,10 @@ import { CategoryName } from '../domain/categories';
 import { classifyJsonl, compileRules } from '../domain/classification';
 import { GpuInfo, HostId, parseSimulatedGpu } from '../domain/hardware';
 import { TASK_STATUSES } from '../domain/search-attributes';
-import type { TestTaskResult } from '../domain/task-result';
 import { SpecError } from '../domain/task-spec';
 import { startDevServer } from '../server/dev-server';
 import { TemporalCliNotFoundError } from '../server/temporal-cli';
-import { progressQuery, reassignUpdate, reportFailureSignal } from '../workflows/messages';
+import { reassignUpdate, reportFailureSignal } from '../workflows/messages';
 import { startHostWorker } from '../workers/host-worker';
 import { runDemo } from './demo';
 import { addDlqCommands, rootMessage } from './dlq';
@@ -24,6 +22,10 @@ import { asExpected, formatTable, newBatchId, readTaskFile, startTasks, waitForT
 import { registerReportCommand } from './report';
 import { registerCodecCommands } from './codec';
 import { explainCodecError } from '../codec/data-converter';
+import { registerStatusCommand } from './status';
+import { registerLogsCommand } from './logs';
+import { registerCancelCommand } from './cancel';
+import { registerWorkersCommand } from './workers';
 
 /** An error whose exit code the CLI passes on: 2 for bad input (nothing started), 1 for tasks that did not pass. */
 export class CliError extends Error {
@@ -176,41 +178,10 @@ export function buildProgram(): Command {
       });
     });
 
-  program
-    .command('status <workflowId>')
-    .description('show one task: its status, placement and recovery log (its result when it has ended)')
-    .option('--json', 'print JSON')
-    .action(async (id: string, o: { json?: boolean }, cmd: Command) => {
-      await withClient(cmd, async (client) => {
-        const handle = client.workflow.getHandle(id);
-        let desc;
-        try {
-          desc = await handle.describe();
-        } catch (err) {
-          if (err instanceof WorkflowNotFoundError) throw new CliError(`no task with workflow id "${id}"`, 2);
-          throw err;
-        }
-        const ended = desc.status.name !== 'RUNNING';
-        const body: Record<string, unknown> = {
-          workflowId: id,
-          temporalStatus: desc.status.name,
-          searchAttributes: Object.fromEntries(desc.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value])),
-        };
-        if (ended && desc.status.name === 'COMPLETED') body.result = (await handle.result()) as TestTaskResult;
-        else if (!ended) {
-          const progress = await handle.query(progressQuery).catch((err: Error) => `unavailable (${err.message})`);
-          body.progress = progress;
-          const pending = desc.raw.pendingActivities?.find((a) => a.activityType?.name === 'runTestTask');
-          body.pendingActivities = desc.raw.pendingActivities?.map((a) => ({ activity: a.activityType?.name, worker: a.lastWorkerIdentity, state: a.state }));
-          const queue = typeof progress === 'object' ? progress.placement?.queue : undefined;
-          // Scheduled but not started: say why, from Temporal's own poller lists and queue stats.
-          if (queue && pending && pending.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED) {
-            body.waiting = (typeof progress === 'object' && progress.waitingReason) || (await createControlActivities(client).describeWait(queue)).reason;
-          }
-        }
-        console.log(o.json ? JSON.stringify(body, null, 2) : formatStatus(body));
-      });
-    });
+  registerStatusCommand(program, withClient);
+  registerLogsCommand(program, withClient);
+  registerCancelCommand(program, withClient);
+  registerWorkersCommand(program, withClient);
 
   program
     .command('list')
@@ -312,26 +283,6 @@ function readOrThrow(file: string): string {
   }
 }
 
-
-function formatStatus(body: Record<string, unknown>): string {
-  const lines = [`workflow ${body.workflowId}: ${body.temporalStatus}`];
-  const sa = body.searchAttributes as Record<string, unknown>;
-  lines.push(`  status ${sa.DtfStatus ?? '-'}  class ${sa.DtfHardwareClass ?? '-'}  host ${sa.DtfHost ?? '-'}  category ${sa.DtfErrorCategory ?? '-'}`);
-  const result = body.result as TestTaskResult | undefined;
-  if (result) {
-    lines.push(`  exit ${result.exitCode ?? '-'}  attempts ${result.attempts}  ${(result.durationMs / 1000).toFixed(1)} s  queue ${result.queue}`);
-    if (result.reason) lines.push(`  reason: ${result.reason}`);
-    for (const e of result.recoveryLog) {
-      lines.push(`  [p${e.placement}${e.attempt ? ` a${e.attempt}` : ''}] ${e.action}${e.to ? ` → ${e.to}` : ''}  ${e.category ?? ''} ${e.rule ? `(${e.rule})` : ''} ${e.hostId ? `on ${e.hostId}` : ''}${e.delayMs ? ` after ${e.delayMs} ms` : ''}: ${e.reason}`);
-    }
-    if (result.outputTail) lines.push('  output tail:', ...result.outputTail.trimEnd().split('\n').slice(-15).map((l) => `    ${l}`));
-  } else if (body.progress) {
-    if (body.waiting) lines.push(`  ${body.waiting}`);
-    lines.push(`  progress: ${JSON.stringify(body.progress)}`);
-    lines.push(`  pending: ${JSON.stringify(body.pendingActivities)}`);
-  }
-  return lines.join('\n');
-}
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();

@@ -1,9 +1,10 @@
 /** What a test task workflow takes, records and returns. Plain data: crosses the workflow/activity/client boundaries. */
+import type { LiveOutputSnapshot } from './live-output';
 import type { CategoryPolicy } from './policies';
 import type { Placement } from './placement';
 import type { TaskStatus } from './search-attributes';
 import type { TestTaskSpec } from './task-spec';
-import type { TaskState } from './task-state';
+import type { LastFailure, TaskState } from './task-state';
 import type { TestsSummary } from './test-results';
 
 export interface TestTaskInput {
@@ -67,6 +68,8 @@ export interface AttemptHeartbeat {
   gpuMemoryGb: number;
   pid?: number;
   elapsedMs: number;
+  /** The attempt's newest output lines, for `dtf logs --follow` (see live-output.ts). */
+  output?: LiveOutputSnapshot;
 }
 
 export interface RecoveryLogEntry {
@@ -119,4 +122,6 @@ export interface TaskProgress {
   /** Why the task waits, when the workflow knows (e.g. no live host can take it). */
   waitingReason?: string;
   attempts?: number;
+  /** The last failed attempt's error (category, message, error report), while the task goes on. */
+  lastFailure?: LastFailure;
 }

@@ -21,6 +21,7 @@ import { Notifier, createNotifier } from '../notifications/notifier';
 import { HostQuarantine, createQuarantineGate } from '../resilience/host-quarantine';
 import { GpuPool, HostSlotSupplier, hostSlotTuner } from '../resilience/host-slots';
 import { FLEET_WATCH_WORKFLOW_ID } from '../workflows/fleet-watch';
+import { WORKER_HEARTBEAT_INTERVAL, healthOf, reportHostHealth } from './host-health';
 import { ServiceBreakers } from '../resilience/service-breakers';
 import { compileRules } from '../domain/classification';
 import { CPU_TASK_QUEUE, GpuInfo, HostHardware, WORKFLOW_TASK_QUEUE, classQueuesFor, hostQueue, workerIdentity } from '../domain/hardware';
@@ -73,6 +74,8 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   if (!runtimeInstalled) {
     // SDK-internal logs only when they matter; ours go through pino. Shutdown on SIGINT/SIGTERM is the SDK's.
     Runtime.install({
+      // Worker heartbeats carry each queue's used slots: `dtf workers` reads them back (ListWorkers).
+      workerHeartbeatInterval: WORKER_HEARTBEAT_INTERVAL,
       logger: new DefaultLogger('WARN', (entry) => {
         // Activity-only workers (class and host queues) are that way on purpose.
         if (entry.message.startsWith('No workflows registered')) return;
@@ -118,6 +121,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     }
     const n = quarantineNotification(hostId, event);
     if (n) void notifier.notify(n);
+    reportHostHealth(client, { hostId, pid: process.pid, ...healthOf(event) }, log);
   });
   const gpuMemoryGb = Math.max(0, ...hardware.gpus.map((g) => g.memoryGb));
   // Tasks pinned to this host by a user or an operator run even while it is quarantined: someone chose it on purpose.

@@ -9,6 +9,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   TimeoutFailure,
   allHandlersFinished,
   condition,
@@ -78,6 +79,11 @@ const FIND_HOST_LOOK_MS = 2_500;
 export const SKIP_INITIAL_UPSERT_PATCH = 'skip-initial-upsert';
 /** Histories from before the results store have no such write: they replay without it. */
 export const RESULTS_STORE_PATCH = 'results-store';
+/**
+ * Histories from before this patch ended a cancelled task without its record, and a task cancelled while parked
+ * kept DtfStatus dead_lettered; new runs end both `cancelled`, recorded, and the workflow as Temporal's Canceled.
+ */
+export const CLEAN_CANCEL_PATCH = 'clean-cancel';
 
 /** A control call that fails after its retries never fails the task: the caller degrades to its placement rules. */
 async function tryControl<T>(call: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
@@ -140,6 +146,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     waitingReason: state.waitingReason,
     attempts: state.attempts,
     recoveryLog: [...state.recoveryLog],
+    lastFailure: state.lastFailure,
   }));
 
   setHandler(attemptStartedSignal, (event) => {
@@ -244,6 +251,14 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
   }
 
   const result = await lifecycle();
+  // A cancelled workflow still writes its record and answers its last handlers, then ends as Canceled.
+  if (result.status === 'cancelled' && CancellationScope.current().consideredCancelled && patched(CLEAN_CANCEL_PATCH)) {
+    await CancellationScope.nonCancellable(async () => {
+      await recordResult(result);
+      await condition(allHandlersFinished);
+    });
+    throw new CancelledFailure(result.reason ?? 'cancelled');
+  }
   if (!recordedByWorker) await recordResult(result);
   // Updates and signals that arrived at the very end finish before the workflow does.
   await condition(allHandlersFinished);
@@ -269,9 +284,15 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       }
       const parked = state.parked!;
       const remainingMs = state.spec.deadLetterRetentionSeconds * 1000 - (Date.now() - (state.parkedAtMs ?? Date.now()));
-      const decided = await condition(() => operatorDecision !== undefined || historyFull(), Math.max(0, remainingMs), {
-        summary: `dead-lettered (${parked.category ?? 'no option left'}): waiting for dtf dlq redrive or discard`,
-      });
+      let decided: boolean;
+      try {
+        decided = await condition(() => operatorDecision !== undefined || historyFull(), Math.max(0, remainingMs), {
+          summary: `dead-lettered (${parked.category ?? 'no option left'}): waiting for dtf dlq redrive or discard`,
+        });
+      } catch (err) {
+        if (isCancellation(err) && patched(CLEAN_CANCEL_PATCH)) return cancelled({ ...failureFields(), category: parked.category, reason: `cancelled while dead-lettered: ${parked.reason}` }).result;
+        throw err;
+      }
       if (!operatorDecision && decided) await continueAsNewWithState();
       const decision = operatorDecision;
       operatorDecision = undefined;
@@ -594,9 +615,9 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     if (next.hostId) state.currentHost = next.hostId;
   }
 
-  function cancelled(): { done: true; result: TestTaskResult } {
+  function cancelled(fields: Partial<TestTaskResult> = { reason: 'cancelled' }): { done: true; result: TestTaskResult } {
     log({ action: 'cancelled', reason: 'the workflow was cancelled' });
-    return { done: true, result: finish('cancelled', { reason: 'cancelled' }) };
+    return { done: true, result: finish('cancelled', fields) };
   }
 
   /** The host's undos for an attempt that did not pass (or whose cleanup failed): visible, never hiding the error. */
