@@ -86,6 +86,8 @@ export class AttemptCarrier {
   private lastPackAt = 0;
   private lastSyncAt = 0;
   private busy?: Promise<void>;
+  private recheck?: NodeJS.Timeout;
+  private finished = false;
   private seq: number;
   private tooLargeLogged = false;
   private restoreError?: string;
@@ -106,7 +108,7 @@ export class AttemptCarrier {
   async prepare(dir: string, cwd: string): Promise<number | undefined> {
     this.dir = dir;
     this.cwd = cwd;
-    this.lastSyncAt = this.now();
+    this.lastSyncAt = this.lastPackAt = this.now();
     await fs.mkdir(dir, { recursive: true });
     const given = this.opts.given;
     if (!given) return undefined;
@@ -126,10 +128,20 @@ export class AttemptCarrier {
     }
   }
 
-  /** On the heartbeat tick: packs a changed checkpoint, copies artifacts when due. Never overlaps itself. */
-  tick(): void {
-    if (!this.dir || this.busy) return;
+  /**
+   * On the heartbeat tick: packs a changed checkpoint, copies artifacts when due. Never overlaps itself. A change
+   * still being written is looked at once more as soon as it would have settled, not a whole tick later: a command
+   * that writes in step with the tick would otherwise never be seen settled.
+   */
+  tick(again = true): void {
+    if (!this.dir || this.busy || this.finished) return;
     this.busy = this.poll(false)
+      .then((settlesInMs) => {
+        if (settlesInMs === undefined || !again || this.finished) return;
+        clearTimeout(this.recheck);
+        this.recheck = setTimeout(() => this.tick(false), settlesInMs + 10);
+        this.recheck.unref();
+      })
       .catch((err: unknown) => this.opts.log.warn({ err }, 'checkpoint/artifact poll failed'))
       .finally(() => (this.busy = undefined));
   }
@@ -137,6 +149,8 @@ export class AttemptCarrier {
   /** After the command: the last checkpoint and every artifact, before the workspace is removed. */
   async finish(): Promise<void> {
     if (!this.dir) return;
+    this.finished = true;
+    clearTimeout(this.recheck);
     await this.busy;
     try {
       await this.poll(true);
@@ -157,20 +171,24 @@ export class AttemptCarrier {
     };
   }
 
-  private async poll(final: boolean): Promise<void> {
-    const packed = await this.maybePack(final);
+  /** Returns in how many ms a change that has not settled yet will have (undefined: nothing waits). */
+  private async poll(final: boolean): Promise<number | undefined> {
+    const pack = await this.maybePack(final);
+    const packed = pack === true;
     const due = this.opts.config.syncIntervalMs > 0 && this.now() - this.lastSyncAt >= this.opts.config.syncIntervalMs;
     const copied = this.opts.artifacts.length && (final || packed || due) ? await this.syncArtifacts() : false;
     if (packed || copied) this.opts.onChange?.();
+    return typeof pack === 'number' ? pack : undefined;
   }
 
-  private async maybePack(final: boolean): Promise<boolean> {
+  /** true: a new checkpoint; false: nothing to pack; a number: changed, settled in that many ms. */
+  private async maybePack(final: boolean): Promise<boolean | number> {
     const cfg = this.opts.config;
     const state = await dirState(this.dir!);
     if (state.files === 0 || state.signature === this.packedSignature) return false;
     const now = this.now();
     const settled = now - state.newestMtimeMs >= cfg.checkpointSettleMs;
-    if (!final && !settled && now - this.lastPackAt < cfg.checkpointMaxWaitMs) return false;
+    if (!final && !settled && now - this.lastPackAt < cfg.checkpointMaxWaitMs) return Math.max(0, state.newestMtimeMs + cfg.checkpointSettleMs - now);
     const bytes = await packDir(this.dir!);
     this.packedSignature = state.signature;
     this.lastPackAt = now;
@@ -184,7 +202,7 @@ export class AttemptCarrier {
     const ref: CheckpointRef =
       bytes.length <= cfg.checkpointInlineBytes
         ? { ...base, inline: bytes.toString('base64') }
-        : { ...base, url: await this.opts.store.put(checkpointKey(this.opts.workflowId, seq), { bytes }) };
+        : { ...base, url: (await this.opts.store.put(checkpointKey(this.opts.workflowId, seq), { bytes })).url };
     this.seq = seq;
     this.latest = ref;
     this.opts.log.info({ seq, bytes: bytes.length, inline: ref.inline !== undefined }, `checkpoint ${seq} packed`);
@@ -211,8 +229,8 @@ export class AttemptCarrier {
       const known = this.kept.get(f.path);
       if (known && known.bytes === st.bytes && known.mtimeMs === st.mtimeMs) continue;
       try {
-        const url = await this.opts.store.put(artifactKey(this.opts.workflowId, this.opts.attempt, f.path), { file: path.join(cwd, f.path) });
-        this.kept.set(f.path, { ...st, record: { path: f.path, url, bytes: st.bytes, attempt: this.opts.attempt, host: this.opts.host } });
+        const put = await this.opts.store.put(artifactKey(this.opts.workflowId, this.opts.attempt, f.path), { file: path.join(cwd, f.path) });
+        this.kept.set(f.path, { ...st, record: { path: f.path, url: put.url, bytes: put.bytes, attempt: this.opts.attempt, host: this.opts.host } });
         this.skipped.delete(f.path);
         copied = true;
       } catch (err) {

@@ -13,8 +13,11 @@ import { ArtifactsConfig, parseS3Url, s3Key, s3Url } from '../domain/artifacts';
 export interface ArtifactStore {
   /** For logs: `local /path` or `s3://bucket/prefix`. */
   readonly description: string;
-  /** Stores a file (by path) or bytes under `key`; returns the URL it can be read back from. */
-  put(key: string, body: { file: string } | { bytes: Buffer }): Promise<string>;
+  /**
+   * Stores a file (by path) or bytes under `key`; returns the URL it can be read back from and the bytes stored (a
+   * file the command still appends to is stored as it was when the copy began).
+   */
+  put(key: string, body: { file: string } | { bytes: Buffer }): Promise<{ url: string; bytes: number }>;
   /** Reads back what `put` returned the URL of. */
   get(url: string): Promise<Buffer>;
 }
@@ -27,7 +30,7 @@ export class LocalArtifactStore implements ArtifactStore {
   get description() {
     return `local ${this.root}`;
   }
-  async put(key: string, body: { file: string } | { bytes: Buffer }): Promise<string> {
+  async put(key: string, body: { file: string } | { bytes: Buffer }): Promise<{ url: string; bytes: number }> {
     const dest = path.join(this.root, ...key.split('/'));
     if (!dest.startsWith(this.root + path.sep)) throw new Error(`artifact key ${JSON.stringify(key)} leaves the store`);
     await fs.mkdir(path.dirname(dest), { recursive: true });
@@ -35,8 +38,9 @@ export class LocalArtifactStore implements ArtifactStore {
     const tmp = `${dest}.part-${process.pid}`;
     if ('file' in body) await fs.copyFile(body.file, tmp);
     else await fs.writeFile(tmp, body.bytes);
+    const { size } = await fs.stat(tmp);
     await fs.rename(tmp, dest);
-    return pathToFileURL(dest).href;
+    return { url: pathToFileURL(dest).href, bytes: size };
   }
   async get(url: string): Promise<Buffer> {
     if (!url.startsWith('file:')) throw new Error(`the local artifact store cannot read ${url}`);
@@ -76,12 +80,13 @@ export class S3ArtifactStore implements ArtifactStore {
   objectKey(key: string): string {
     return s3Key(this.opts.prefix ?? '', key);
   }
-  async put(key: string, body: { file: string } | { bytes: Buffer }): Promise<string> {
+  async put(key: string, body: { file: string } | { bytes: Buffer }): Promise<{ url: string; bytes: number }> {
     const Key = this.objectKey(key);
-    const Body = 'file' in body ? createReadStream(body.file) : body.bytes;
     const ContentLength = 'file' in body ? (await fs.stat(body.file)).size : body.bytes.length;
+    // Exactly the bytes stat saw: a file that grows meanwhile must not outrun its Content-Length.
+    const Body = 'file' in body ? (ContentLength ? createReadStream(body.file, { start: 0, end: ContentLength - 1 }) : Buffer.alloc(0)) : body.bytes;
     await this.client.send(new (s3sdk().PutObjectCommand)({ Bucket: this.opts.bucket, Key, Body, ContentLength }));
-    return s3Url(this.opts.bucket, Key);
+    return { url: s3Url(this.opts.bucket, Key), bytes: ContentLength };
   }
   async get(url: string): Promise<Buffer> {
     const where = parseS3Url(url);

@@ -155,6 +155,22 @@ describe('AttemptCarrier', () => {
     }
   });
 
+  it('packs a change once it has settled, looking again when it would have, not a whole tick later', async () => {
+    const root = tmp();
+    let changes = 0;
+    const c = carrier(root, { config: config({ checkpointSettleMs: 200 }), onChange: () => (changes += 1) });
+    const dir = path.join(root, 'ckpt');
+    await c.prepare(dir, root);
+    fs.writeFileSync(path.join(dir, 'shard-1'), 'a');
+    c.tick(); // just written: not settled, so not packed yet
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.carry().checkpoint).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 400)); // no second tick: the look-again packs it
+    expect(c.carry().checkpoint).toMatchObject({ seq: 1 });
+    expect(changes).toBe(1);
+    await c.finish();
+  });
+
   it('starts from the beginning, and says so, when the checkpoint cannot be read or does not match', async () => {
     const root = tmp();
     const dir = path.join(root, 'src');
