@@ -3,7 +3,8 @@
 // after every step (written in the workspace, then renamed into it: a checkpoint is never half a file). Started again with a restored
 // checkpoint, it goes on from there. It keeps a log in out/ (an artifact) and, with --started-log FILE, appends one
 // JSON line per start to FILE (for tests and benchmarks: where and when each run started, and from which step).
-// Usage: checkpointed-count.js --to N [--step-ms MS] [--started-log FILE]
+// --blob-bytes N adds N random bytes to the checkpoint (weights, say), written once: a checkpoint too large to go inline.
+// Usage: checkpointed-count.js --to N [--step-ms MS] [--started-log FILE] [--blob-bytes N]
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -14,6 +15,7 @@ const arg = (name, fallback) => {
 const to = Number(arg('to', '20'));
 const stepMs = Number(arg('step-ms', '500'));
 const startedLog = arg('started-log');
+const blobBytes = Number(arg('blob-bytes', '0'));
 
 const dir = process.env.DTF_CHECKPOINT_DIR;
 if (!dir) {
@@ -27,6 +29,11 @@ const restored = process.env.DTF_CHECKPOINT_RESTORED === '1';
 console.log(`starting at step ${from} of ${to} on ${process.env.DTF_HOST} (attempt ${process.env.DTF_ATTEMPT}, checkpoint restored: ${restored}, seq ${process.env.DTF_CHECKPOINT_SEQ})`);
 if (startedLog) {
   fs.appendFileSync(startedLog, `${JSON.stringify({ at: Date.now(), from, restored, seq: Number(process.env.DTF_CHECKPOINT_SEQ), host: process.env.DTF_HOST, attempt: Number(process.env.DTF_ATTEMPT) })}\n`);
+}
+const blob = path.join(dir, 'blob.bin');
+if (blobBytes > 0 && !fs.existsSync(blob)) {
+  fs.writeFileSync('blob.tmp', require('node:crypto').randomBytes(blobBytes));
+  fs.renameSync('blob.tmp', blob);
 }
 fs.mkdirSync('out', { recursive: true });
 const logFile = path.join('out', 'count.log');
