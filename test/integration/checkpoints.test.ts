@@ -11,6 +11,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { commandsRunningUnder } from '../../src/activities/saga';
 import type { AttemptHeartbeat, TestTaskResult } from '../../src/domain/task-result';
 import { LocalFleet, WorkerSpec } from '../../src/server/local-fleet';
+import { reassignUpdate } from '../../src/workflows/messages';
 import { node, runTask, startTask, startTestFleet, waitUntil } from '../helpers';
 
 let fleet: LocalFleet;
@@ -105,7 +106,30 @@ test('a command killed with its worker resumes on the other host from its last c
   expect(JSON.parse(fs.readFileSync(fileURLToPath(byAttempt(2).find((a) => a.path === 'out/result.json')!.url), 'utf8'))).toEqual({ counted: 30, resumedFrom: second.from });
   expect(r.checkpoint).toMatchObject({ attempt: 2, host: other });
   expect(r.checkpoint!.seq).toBeGreaterThan(second.seq);
+
+  // The killed host comes back (its start-up sweep stops the command it left running).
+  fleet.workers.splice(fleet.workers.indexOf(victim), 1);
+  await fleet.addWorker(workerSpec(first.host));
 }, 120_000);
+
+test('a task reassigned mid-run takes its checkpoint along: the attempt on the new host starts from it', async () => {
+  const startedLog = path.join(root, 'starts-reassign.jsonl');
+  const handle = await startTask(fleet.client, {
+    name: 'ckpt-move',
+    command: node('scripts/checkpointed-count.js', '--to', '16', '--step-ms', '300', '--started-log', startedLog),
+  });
+  await waitUntil('the first run to start', () => starts(startedLog).length === 1, 30_000, 50);
+  await new Promise((r) => setTimeout(r, 2_500));
+  const [first] = starts(startedLog);
+  const to = hosts.find((h) => h !== first.host)!;
+  await handle.executeUpdate(reassignUpdate, { args: [{ to, reason: 'move with its checkpoint' }] });
+  const r = (await handle.result()) as TestTaskResult;
+  expect(r.status).toBe('passed');
+  const second = starts(startedLog)[1];
+  expect(second).toMatchObject({ host: to, restored: true });
+  expect(second.from).toBeGreaterThan(0);
+  expect(r.recoveryLog.find((e) => e.action === 'resume')!.reason).toMatch(new RegExp(`^resumed from checkpoint ${second.seq} \\(attempt 1 on ${first.host}, `));
+}, 60_000);
 
 test('a failed attempt keeps its artifacts and passes its checkpoint to the retry in place', async () => {
   // Fails with a refused connection (retried in place) once it has written its checkpoint; the retry goes on from it.
