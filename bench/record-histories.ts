@@ -116,6 +116,18 @@ async function main() {
     await save('reassigned', moved);
     }
 
+    // Since checkpoints: an attempt that checkpointed and failed, and its retry resuming from the checkpoint (patched).
+    if (wanted('checkpoint-resumed')) {
+      const resumed = await start({
+        name: 'checkpoint-resumed',
+        command: [process.execPath, '-e', "const fs=require('fs'),p=process.env.DTF_CHECKPOINT_DIR+'/n';if(!fs.existsSync(p)){fs.writeFileSync(p,'1');console.error('Error: connect ECONNREFUSED 127.0.0.1:9');process.exit(1)}"],
+        artifacts: ['*.log'],
+        retry: { NETWORK_CONNECTION_ERROR: { initialDelayMs: 200, maxDelayMs: 200 } },
+      });
+      await settledResult(resumed);
+      await save('checkpoint-resumed', resumed);
+    }
+
     if (wanted('continued-as-new') || wanted('after-continue-as-new')) {
     const counter = path.join(tmp, 'can-counter');
     const long = await client.workflow.start('testTaskWorkflow', {

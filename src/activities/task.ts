@@ -16,6 +16,7 @@ import { GpuInfo, HostHardware, bestComputeCapability } from '../domain/hardware
 import { Placement, hostMeetsRequirement } from '../domain/placement';
 import { PolicyTableOverrides, inPlaceDecision, policyFor } from '../domain/policies';
 import type { AttemptHeartbeat, CommandSuccess, FailureMeta, TestTaskResult } from '../domain/task-result';
+import type { AttemptCarry } from '../domain/artifacts';
 import { taskRecordFromResult } from '../domain/task-record';
 import { commandEnvironment, redactSecretValues } from '../domain/command-env';
 import type { ResultsActivities } from './results';
@@ -32,6 +33,9 @@ import { GpuPool } from '../resilience/host-slots';
 import { buildErrorReport } from './error-report';
 import { FAULTS, InjectRates, drawFault } from './fault-injection';
 import { CompensationRecord, HostSaga, writeGpuLeaseFiles } from './saga';
+import { AttemptCarrier } from './attempt-carry';
+import { ArtifactsConfig, CheckpointRef } from '../domain/artifacts';
+import { ArtifactStore, createArtifactStore } from '../artifacts/store';
 
 export interface TaskActivityDeps {
   hardware: HostHardware;
@@ -59,6 +63,10 @@ export interface TaskActivityDeps {
   passEnv?: readonly string[];
   /** The results store, for the records of tasks that pass on their first attempt (see recordOnPass). */
   results?: Pick<ResultsActivities, 'recordTaskResult'>;
+  /** Where artifacts and large checkpoints go (default: the local store of `artifacts`, .dtf/artifacts). */
+  artifactStore?: ArtifactStore;
+  /** Artifact bounds and checkpoint thresholds (the deployment's `artifacts:`). */
+  artifacts?: ArtifactsConfig;
 }
 
 export interface RunTestTaskInput {
@@ -75,6 +83,8 @@ export interface RunTestTaskInput {
    * to the results store itself, after answering, and the workflow's own write (a local activity) is saved.
    */
   recordOnPass?: { runId: string; batchId?: string; labels: Record<string, string>; startedAtMs: number };
+  /** The task's newest checkpoint: restored into DTF_CHECKPOINT_DIR before the command runs. */
+  checkpoint?: CheckpointRef;
 }
 
 /** When an attempt sends its first heartbeat (then one every heartbeatIntervalMs). */
@@ -120,6 +130,7 @@ interface Observed {
   /** No retry before this (an open breaker's time until half-open). */
   minDelayMs?: number;
   tests?: TestsSummary;
+  carry?: AttemptCarry;
 }
 
 /** Thrown inside an attempt to end it early with a classified failure (after its undos have run). */
@@ -139,6 +150,8 @@ export function createTaskActivities(deps: TaskActivityDeps) {
   const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 1_000;
   const breakers = deps.breakers ?? new ServiceBreakers();
   const gpus = deps.gpus ?? new GpuPool(deps.hardware.gpus.length);
+  const artifactsConfig = deps.artifacts ?? ArtifactsConfig.parse({});
+  const artifactStore = deps.artifactStore ?? createArtifactStore(artifactsConfig);
 
   async function fail(input: RunTestTaskInput, classification: Classification, observed: Observed): Promise<never> {
     const ctx = Context.current();
@@ -186,6 +199,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
       delayMs: decision.delayMs,
       compensation: observed.compensation ?? [],
       ...(observed.tests ? { tests: observed.tests } : {}),
+      ...(observed.carry ? { carry: observed.carry } : {}),
     };
     deps.logger.warn(
       { task: input.spec.name, category: classification.category, kind: classification.kind, rule: classification.rule, attempt: input.attempt, retryInPlace: decision.retryInPlace, delayMs: decision.delayMs },
@@ -262,7 +276,22 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     const log = deps.logger.child({ task: spec.name, workflowId: input.workflowId, attempt: input.attempt });
     const started = Date.now();
     const live = new LiveLines();
-    const heartbeat = () => ctx.heartbeat({ attempt: input.attempt, hostId: deps.hardware.hostId, gpuMemoryGb, elapsedMs: Date.now() - started, output: live.snapshot() } satisfies AttemptHeartbeat);
+    const carrier = new AttemptCarrier({
+      store: artifactStore,
+      config: artifactsConfig,
+      workflowId: input.workflowId,
+      attempt: input.attempt,
+      host: deps.hardware.hostId,
+      log,
+      given: input.checkpoint,
+      artifacts: spec.artifacts ?? [], // specs from before `artifacts` have none
+      onChange: () => beat && heartbeat(),
+    });
+    const heartbeat = () => {
+      const carry = carrier.carry();
+      ctx.heartbeat({ attempt: input.attempt, hostId: deps.hardware.hostId, gpuMemoryGb, elapsedMs: Date.now() - started, output: live.snapshot(), ...(carry.checkpoint || carry.artifacts ? { carry } : {}) } satisfies AttemptHeartbeat);
+      carrier.tick();
+    };
     // The first beat comes early, so that a worker killed soon after it started is known by name (and excluded); a
     // task shorter than that sends none, which keeps the happy path of short tasks at bare Temporal's cost.
     let beat: NodeJS.Timeout | undefined;
@@ -277,7 +306,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
         .catch((err: unknown) => log.warn({ err }, 'could not tell the workflow the attempt started'));
     }, STARTED_SIGNAL_AFTER_MS);
     try {
-      return await attemptBody(input, ctx, log, started, live);
+      return await attemptBody(input, ctx, log, started, live, carrier);
     } finally {
       clearTimeout(first);
       clearInterval(beat);
@@ -285,7 +314,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     }
   }
 
-  async function attemptBody(input: RunTestTaskInput, ctx: Context, log: Logger, started: number, live: LiveLines): Promise<CommandSuccess> {
+  async function attemptBody(input: RunTestTaskInput, ctx: Context, log: Logger, started: number, live: LiveLines, carrier: AttemptCarrier): Promise<CommandSuccess> {
     const { spec, placement } = input;
     const fits = hostMeetsRequirement({ gpuMemoryGb, computeCapability: bestComputeCapability(deps.hardware) }, spec, placement);
     if (!fits.ok) {
@@ -331,8 +360,15 @@ export function createTaskActivities(deps: TaskActivityDeps) {
         );
       }
       await checkServices(spec);
+      // Beside the workspace, not in it: a setup step may clone into the workspace, which must then be empty.
+      const checkpointDir = `${workspace}.checkpoint`;
+      await saga.register({ kind: 'workspace', path: checkpointDir });
       await fs.mkdir(workspace, { recursive: true });
       await saga.register({ kind: 'workspace', path: workspace });
+      const restored = await carrier.prepare(checkpointDir, cwd);
+      env.DTF_CHECKPOINT_DIR = checkpointDir;
+      env.DTF_CHECKPOINT_RESTORED = restored !== undefined ? '1' : '0';
+      env.DTF_CHECKPOINT_SEQ = String(restored ?? 0);
       if (placement.hwClass === 'cuda') await leaseGpus(input, saga, env, ctx.cancellationSignal);
       for (const step of spec.setup) {
         result = await run(step.command, step.timeoutSeconds);
@@ -358,16 +394,19 @@ export function createTaskActivities(deps: TaskActivityDeps) {
       if (!(err instanceof AttemptStop)) throw err;
       stop = err;
     } finally {
+      // The last checkpoint and the artifacts, passed or failed, before the undos remove the workspace.
+      await carrier.finish();
       compensation = await saga.compensate();
       gpus.release(input.workflowId);
     }
     const durationMs = Date.now() - started;
     if (ctx.cancellationSignal.aborted) {
       log.info('task cancelled; command stopped and its undos run');
-      throw new CancelledFailure(`cancelled on ${deps.hardware.hostId}`);
+      throw new CancelledFailure(`cancelled on ${deps.hardware.hostId}`, [carrier.carry()]);
     }
+    const carry = carrier.carry();
     const outputTail = redact(tail.toString());
-    if (stop) return fail(input, stop.classification, { ...stop.observed, outputTail, durationMs, compensation });
+    if (stop) return fail(input, stop.classification, { ...stop.observed, outputTail, durationMs, compensation, carry });
     result = result!;
     const verdict = tests ? testsVerdict(tests) : undefined;
     const ran = !setupFailed && !result.timedOut && !result.spawnError && !result.signal;
@@ -375,7 +414,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     const passed = ran && (verdict ? verdict.status === 'passed' && (result.exitCode === 0 || tests!.quarantined > 0) : result.exitCode === 0);
     if (passed) {
       log.info({ durationMs, tests: tests && { total: tests.total, failed: tests.failed, flaky: tests.flaky, quarantined: tests.quarantined } }, 'task passed');
-      const success: CommandSuccess = { attempt: input.attempt, hostId: deps.hardware.hostId, exitCode: 0, durationMs, outputTail, compensation, ...(tests ? { tests } : {}) };
+      const success: CommandSuccess = { attempt: input.attempt, hostId: deps.hardware.hostId, exitCode: 0, durationMs, outputTail, compensation, ...(tests ? { tests } : {}), ...(Object.keys(carry).length ? { carry } : {}) };
       // A failed undo goes into the workflow's recovery log: then the workflow writes the record, with it.
       if (input.recordOnPass && deps.results && compensation.every((c) => c.ok)) {
         recordInBackground(input, success, deps.results, log);
@@ -385,7 +424,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     }
     if (ran && verdict?.status === 'failed' && result.exitCode === 0) {
       const message = `the command exited 0 but its report lists ${verdict.failing.length} failed case(s): ${verdict.failing.slice(0, 5).join(', ')}`;
-      return fail(input, { category: 'TEST_EXECUTION_ERROR', kind: 'validation', rule: 'junit-reported-failures' }, { message, exitCode: 0, signal: null, outputTail, durationMs, compensation, tests });
+      return fail(input, { category: 'TEST_EXECUTION_ERROR', kind: 'validation', rule: 'junit-reported-failures' }, { message, exitCode: 0, signal: null, outputTail, durationMs, compensation, tests, carry });
     }
     const what = setupFailed ? `setup step "${setupFailed}"` : 'command';
     const message = result.spawnError
@@ -402,7 +441,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     if (result.timedOut && classification.category === 'UNKNOWN_ERROR') {
       classification = { category: 'NETWORK_TIMEOUT_ERROR', kind: 'transient', rule: 'command-timeout' };
     }
-    return fail(input, classification, { message, exitCode: result.exitCode, signal: result.signal, outputTail, durationMs, compensation, tests });
+    return fail(input, classification, { message, exitCode: result.exitCode, signal: result.signal, outputTail, durationMs, compensation, tests, carry });
   }
 
   return { runTestTask };

@@ -130,7 +130,8 @@ export function buildProgram(): Command {
         return name;
       }),
     )
-    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; cpuTasks: boolean; workDir?: string; config?: string; inject?: InjectRates; injectControl?: ControlActivityName[]; passEnv?: string[] }, cmd: Command) => {
+    .option('--artifact-dir <dir>', 'the local artifact store for artifacts and large checkpoints (default: the config\'s artifacts.dir, $DTF_ARTIFACT_DIR or .dtf/artifacts; overrides artifacts.s3)')
+    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; cpuTasks: boolean; workDir?: string; config?: string; inject?: InjectRates; injectControl?: ControlActivityName[]; passEnv?: string[]; artifactDir?: string }, cmd: Command) => {
       const worker = await startHostWorker({
         ...connectOpts(cmd),
         hostId: o.hostId,
@@ -140,6 +141,7 @@ export function buildProgram(): Command {
         injectControl: o.injectControl,
         passEnv: o.passEnv,
         workRoot: o.workDir,
+        artifactDir: o.artifactDir,
         deployment: loadDeploymentConfig(o.config),
         inject: o.inject,
       });

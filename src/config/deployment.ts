@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { ArtifactsConfig } from '../domain/artifacts';
 import { ClassifierConfig } from '../domain/classification';
 import { PolicyTableOverrides } from '../domain/policies';
 import { SpecError, formatZodIssues } from '../domain/task-spec';
@@ -31,6 +32,8 @@ export const DeploymentConfig = z
       .object({ pass: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'expected an environment variable name, or a prefix ending in *')).default([]) })
       .strict()
       .default({}),
+    /** The artifact store (a local directory, or S3-compatible), per-attempt artifact bounds, checkpoint thresholds. */
+    artifacts: ArtifactsConfig.default({}),
   })
   .strict();
 export type DeploymentConfig = z.infer<typeof DeploymentConfig>;

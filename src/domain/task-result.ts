@@ -1,5 +1,6 @@
 /** What a test task workflow takes, records and returns. Plain data: crosses the workflow/activity/client boundaries. */
 import type { LiveOutputSnapshot } from './live-output';
+import type { ArtifactRecord, AttemptCarry, CheckpointRef, SkippedArtifact } from './artifacts';
 import type { CategoryPolicy } from './policies';
 import type { Placement } from './placement';
 import type { TaskStatus } from './search-attributes';
@@ -31,6 +32,8 @@ export interface CommandSuccess {
   tests?: TestsSummary;
   /** The worker wrote the task's record to the results store (recordOnPass): the workflow need not. */
   recorded?: boolean;
+  /** The attempt's checkpoint and artifacts. */
+  carry?: AttemptCarry;
 }
 
 /** Second entry of an ApplicationFailure's details (the first is the ErrorReport): what the workflow decides with. */
@@ -51,6 +54,8 @@ export interface FailureMeta {
   compensation: CompensationRecord[];
   /** Per-case results from the task's JUnit report, when it names one. */
   tests?: TestsSummary;
+  /** The attempt's checkpoint and artifacts. */
+  carry?: AttemptCarry;
 }
 
 /** One undo run on the host when an attempt ended (see activities/saga.ts). */
@@ -70,6 +75,8 @@ export interface AttemptHeartbeat {
   elapsedMs: number;
   /** The attempt's newest output lines, for `dtf logs --follow` (see live-output.ts). */
   output?: LiveOutputSnapshot;
+  /** The attempt's newest checkpoint and the artifacts copied so far: what survives a worker killed mid-run. */
+  carry?: AttemptCarry;
 }
 
 export interface RecoveryLogEntry {
@@ -109,6 +116,12 @@ export interface TestTaskResult {
   report?: unknown;
   /** Per-case results of the run and its reruns merged: failed, errored, skipped and flaky cases named (bounded). */
   tests?: TestsSummary;
+  /** Files kept from the task's attempts (`artifacts:` in the spec), each in the artifact store. */
+  artifacts?: ArtifactRecord[];
+  /** Files the artifact globs matched that were not kept, and why (bounded). */
+  artifactsSkipped?: SkippedArtifact[];
+  /** The task's newest checkpoint (without its bytes). */
+  checkpoint?: Omit<CheckpointRef, 'inline'>;
 }
 
 export interface TaskProgress {

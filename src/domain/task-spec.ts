@@ -112,6 +112,21 @@ export const TestTaskSpec = z
      */
     junit: z.string().min(1).max(500).optional(),
     /**
+     * Files to keep from every attempt, passed or failed (logs, reports, model outputs): globs relative to the
+     * command's working directory, copied to the artifact store before the workspace is removed.
+     */
+    artifacts: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(500)
+          .refine((g) => !g.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(g), 'expected a glob relative to the working directory, not an absolute path')
+          .refine((g) => !g.split(/[\\/]/).includes('..'), 'expected a glob inside the working directory (no "..")'),
+      )
+      .max(100)
+      .default([]),
+    /**
      * After a test failure, run the task again up to this many times, the first rerun on another host of its class
      * where one exists: a case that failed and then passed is flaky, and the task passes with it named.
      */

@@ -2,6 +2,7 @@
  * The whole state of one test task as one plain value, and the pure decisions over it that the workflow's message
  * handlers and main loop need. One value makes continue-as-new a one-liner and lets a test build any state by hand.
  */
+import type { ArtifactRecord, CheckpointRef, SkippedArtifact } from './artifacts';
 import type { ErrorKind } from './categories';
 import type { HardwareClass } from './hardware';
 import { FailureFacts, Placement, PlacementState } from './placement';
@@ -66,6 +67,11 @@ export interface TaskState {
   flakyRerunsUsed?: number;
   /** Hosts excluded because a heartbeat was lost there, and when (epoch ms): one seen polling since is alive. */
   heartbeatLost?: { hostId: string; atMs: number }[];
+  /** The newest checkpoint any attempt carried out: the next attempt, on any host, starts from it. */
+  checkpoint?: CheckpointRef;
+  /** Files kept from every attempt so far, and those the bounds skipped. */
+  artifacts?: ArtifactRecord[];
+  artifactsSkipped?: SkippedArtifact[];
 }
 
 export function initialTaskState(spec: TestTaskSpec, batchId: string | undefined, nowMs: number): TaskState {

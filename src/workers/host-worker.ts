@@ -26,6 +26,8 @@ import { ServiceBreakers } from '../resilience/service-breakers';
 import { compileRules } from '../domain/classification';
 import { CPU_TASK_QUEUE, GpuInfo, HostHardware, WORKFLOW_TASK_QUEUE, classQueuesFor, hostQueue, workerIdentity } from '../domain/hardware';
 import { detectHardware } from './hardware-detection';
+import { ArtifactsConfig } from '../domain/artifacts';
+import { createArtifactStore } from '../artifacts/store';
 
 export interface HostWorkerOptions extends ConnectOptions {
   hostId?: string;
@@ -47,6 +49,8 @@ export interface HostWorkerOptions extends ConnectOptions {
   resultsDb?: string;
   /** Serve workflow tasks too (default true); a pure executor host may leave them to others. */
   serveWorkflows?: boolean;
+  /** The local artifact store's directory (`--artifact-dir`); overrides the deployment's `artifacts.dir` and `s3`. */
+  artifactDir?: string;
 }
 
 export interface RunningHostWorker {
@@ -134,7 +138,12 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   // One supplier for all of this host's activity queues: it knows the GPUs, the CPU slots and the quarantine.
   const slots = new HostSlotSupplier({ maxTasks, gpus, quarantine });
   const passEnv = [...(opts.deployment?.environment.pass ?? []), ...(opts.passEnv ?? [])];
+  const artifacts = opts.deployment?.artifacts ?? ArtifactsConfig.parse({});
+  const artifactStore = createArtifactStore(artifacts, { dir: opts.artifactDir });
+  log.info(`artifact store: ${artifactStore.description}`);
   const taskActivities = createTaskActivities({
+    artifacts,
+    artifactStore,
     gpus,
     passEnv,
     results: resultsActivities,

@@ -34,6 +34,7 @@ import { TestTaskSpec, formatZodIssues } from '../domain/task-spec';
 import type { AttemptHeartbeat, CompensationRecord, FailureMeta, RecoveryLogEntry, TestTaskInput, TestTaskResult } from '../domain/task-result';
 import { taskRecordFromResult } from '../domain/task-record';
 import { mergeAttempts } from '../domain/test-results';
+import { AttemptCarry, absorbCarry, describeCheckpoint } from '../domain/artifacts';
 import type { ControlActivities } from '../activities/control';
 import type { ResultsActivities } from '../activities/results';
 import type { TaskActivities } from '../activities/task';
@@ -84,6 +85,8 @@ export const RESULTS_STORE_PATCH = 'results-store';
  * kept DtfStatus dead_lettered; new runs end both `cancelled`, recorded, and the workflow as Temporal's Canceled.
  */
 export const CLEAN_CANCEL_PATCH = 'clean-cancel';
+/** Histories from before checkpoints pass none into their attempts. */
+export const CHECKPOINTS_PATCH = 'checkpoints';
 
 /** A control call that fails after its retries never fails the task: the caller degrades to its placement rules. */
 async function tryControl<T>(call: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
@@ -384,10 +387,14 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     // The first attempt of a task with no history yet: if it passes, that ends the task, and its worker can write the record.
     const firstAttempt = state.attempts === 0 && state.placements.length === 1 && state.recoveryLog.length === 0 && !state.testRuns?.length;
     const recordOnPass = firstAttempt ? { runId: info.runId, batchId: state.batchId, labels: spec.labels, startedAtMs: state.startedAtMs } : undefined;
+    // A checkpoint an earlier attempt carried out (from any host): this attempt starts from it.
+    const checkpoint = state.checkpoint && patched(CHECKPOINTS_PATCH) ? state.checkpoint : undefined;
+    if (checkpoint) log({ action: 'resume', attempt: state.attempts + 1, reason: `resumed from ${describeCheckpoint(checkpoint)}` });
     try {
       const ok = await attemptScope.run(() =>
-        acts.runTestTask({ spec, placement, placementIndex: state.placements.length, attemptInPlacement: state.attemptInPlacement, attempt: state.attempts + 1, workflowId, recordOnPass }),
+        acts.runTestTask({ spec, placement, placementIndex: state.placements.length, attemptInPlacement: state.attemptInPlacement, attempt: state.attempts + 1, workflowId, recordOnPass, ...(checkpoint ? { checkpoint } : {}) }),
       );
+      absorb(ok.carry, ok.hostId);
       state.attempts += 1;
       recordedByWorker = ok.recorded === true;
       state.currentHost = ok.hostId;
@@ -459,6 +466,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
   async function afterFailure(err: unknown, placement: Placement): Promise<Outcome> {
     const why = interruption;
     interruption = undefined;
+    absorb(carryFrom(err));
     if (isCancellation(err) && why?.kind === 'move') {
       state.attempts += 1;
       return { done: false }; // the loop applies state.pendingMove
@@ -620,6 +628,12 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     return { done: true, result: finish('cancelled', fields) };
   }
 
+  /** An attempt's checkpoint and artifacts, however it ended; a checkpoint it could not restore is logged. */
+  function absorb(carry: AttemptCarry | undefined, hostId?: string) {
+    absorbCarry(state, carry);
+    if (carry?.restoreError) log({ action: 'resume-failed', hostId, reason: `${carry.restoreError}; it ran from the beginning` });
+  }
+
   /** The host's undos for an attempt that did not pass (or whose cleanup failed): visible, never hiding the error. */
   function logCompensation(records: CompensationRecord[] | undefined, hostId: string | undefined) {
     if (!records?.length) return;
@@ -656,6 +670,9 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       placements: state.placements,
       recoveryLog: state.recoveryLog,
       ...(tests ? { tests } : {}),
+      ...(state.artifacts?.length ? { artifacts: state.artifacts } : {}),
+      ...(state.artifactsSkipped?.length ? { artifactsSkipped: state.artifactsSkipped } : {}),
+      ...(state.checkpoint ? { checkpoint: withoutBytes(state.checkpoint) } : {}),
       ...fields,
       hostId,
     };
@@ -700,6 +717,21 @@ function factsFrom(err: unknown, placement: Placement): Facts {
   }
   const message = err instanceof Error ? err.message : String(err);
   return { category: 'UNKNOWN_ERROR', kind: 'transient', rule: 'unrecognised-workflow-error', message };
+}
+
+/** What an attempt that did not pass carried out: in its failure's meta, its last heartbeat, or its cancellation. */
+function carryFrom(err: unknown): AttemptCarry | undefined {
+  if (!(err instanceof ActivityFailure)) return undefined;
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure) return ((cause.details ?? [])[1] as FailureMeta | undefined)?.carry;
+  if (cause instanceof TimeoutFailure) return (cause.lastHeartbeatDetails as AttemptHeartbeat | undefined)?.carry;
+  if (cause instanceof CancelledFailure) return cause.details?.[0] as AttemptCarry | undefined;
+  return undefined;
+}
+
+function withoutBytes<C extends { inline?: string }>(c: C): Omit<C, 'inline'> {
+  const { inline: _bytes, ...rest } = c;
+  return rest;
 }
 
 function kindOf(category: string): ErrorKind {

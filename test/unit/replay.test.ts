@@ -14,7 +14,7 @@ const files = fs.existsSync(DIR) ? fs.readdirSync(DIR).filter((f) => f.endsWith(
 describe('recorded histories replay against the current workflow code', () => {
   it('has a history of each kind of path', () => {
     expect(files.map((f) => f.replace(/\.json$/, ''))).toEqual(
-      expect.arrayContaining(['passed', 'recovered-in-place', 'fallback-to-cpu', 'dead-lettered-redriven', 'reassigned', 'continued-as-new', 'after-continue-as-new', 'passed-with-results-store', 'flaky-rerun', 'cancelled-running', 'cancelled-dead-lettered']),
+      expect.arrayContaining(['passed', 'recovered-in-place', 'fallback-to-cpu', 'dead-lettered-redriven', 'reassigned', 'continued-as-new', 'after-continue-as-new', 'passed-with-results-store', 'flaky-rerun', 'cancelled-running', 'cancelled-dead-lettered', 'checkpoint-resumed']),
     );
   });
 
