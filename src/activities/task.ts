@@ -30,7 +30,7 @@ import { attemptStartedSignal } from '../workflows/messages';
 import { GpuPool } from '../resilience/host-slots';
 import { buildErrorReport } from './error-report';
 import { FAULTS, InjectRates, drawFault } from './fault-injection';
-import { CompensationRecord, HostSaga, writeGpuLeaseFiles } from './saga';
+import { CompensationRecord, HostSaga, createWorkspace, writeGpuLeaseFiles } from './saga';
 
 export interface TaskActivityDeps {
   hardware: HostHardware;
@@ -329,7 +329,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
         );
       }
       await checkServices(spec);
-      await fs.mkdir(workspace, { recursive: true });
+      await createWorkspace(deps.workRoot, wsName, input.workflowId);
       await saga.register({ kind: 'workspace', path: workspace });
       if (placement.hwClass === 'cuda') await leaseGpus(input, saga, env, ctx.cancellationSignal);
       for (const step of spec.setup) {
