@@ -17,7 +17,9 @@ import { Placement, hostMeetsRequirement } from '../domain/placement';
 import { PolicyTableOverrides, inPlaceDecision, policyFor } from '../domain/policies';
 import type { AttemptHeartbeat, CommandSuccess, FailureMeta, TestTaskResult } from '../domain/task-result';
 import { taskRecordFromResult } from '../domain/task-record';
-import { commandEnvironment, redactSecretValues } from '../domain/command-env';
+import { commandEnvironment } from '../domain/command-env';
+import { OutputRedaction, lineRedactor, redactOutput } from '../domain/output-redaction';
+import { secretValuesOf } from '../domain/redact';
 import type { ResultsActivities } from './results';
 import type { TestTaskSpec } from '../domain/task-spec';
 import { TestsSummary, testsVerdict } from '../domain/test-results';
@@ -312,9 +314,11 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     // task's secrets by reference (resolved here, on the host; redacted wherever output goes).
     const commandEnv = () => commandEnvironment({ worker: process.env, pass: deps.passEnv ?? [], task: spec.env, secretEnv: spec.secretEnv, dtf: env });
     const { secrets, missing } = commandEnv();
-    const redact = (text: string) => (secrets.length ? redactSecretValues(text, secrets) : text);
+    // Output is scrubbed as error reports are, wherever it goes: the log line by line, the tail in the result.
+    const redaction: OutputRedaction = { secrets, knownSecrets: secretValuesOf({ ...process.env, ...spec.env }) };
+    const redact = (text: string) => redactOutput(text, redaction);
     const run = (command: string[], timeoutSeconds: number) =>
-      runCommand(command, commandEnv().env, timeoutSeconds, cwd, tail, log, ctx, { killGraceMs: deps.killGraceMs ?? 2_000, redact });
+      runCommand(command, commandEnv().env, timeoutSeconds, cwd, tail, log, ctx, { killGraceMs: deps.killGraceMs ?? 2_000, redaction });
     let result: RunResult | undefined;
     let setupFailed: string | undefined;
     let junitXml: string | undefined;
@@ -472,7 +476,7 @@ async function readReports(spec: TestTaskSpec, cwd: string, hostId: string, log:
 interface RunOptions {
   killGraceMs: number;
   /** Applied to every output line before it is logged. */
-  redact: (line: string) => string;
+  redaction: OutputRedaction;
 }
 
 interface RunResult {
@@ -516,13 +520,14 @@ function runCommand(
     };
     const stream = (name: 'stdout' | 'stderr') => {
       let partial = '';
+      const redactLine = lineRedactor(opts.redaction);
       child[name]!.setEncoding('utf8').on('data', (chunk: string) => {
         tail.push(chunk);
         const lines = (partial + chunk).split('\n');
         partial = lines.pop() ?? '';
-        for (const line of lines) log.info({ stream: name }, opts.redact(line));
+        for (const line of lines) log.info({ stream: name }, redactLine(line));
       });
-      child[name]!.on('end', () => partial && log.info({ stream: name }, opts.redact(partial)));
+      child[name]!.on('end', () => partial && log.info({ stream: name }, redactLine(partial)));
     };
     stream('stdout');
     stream('stderr');
