@@ -20,7 +20,7 @@ import { progressQuery, reassignUpdate, reportFailureSignal } from '../workflows
 import { startHostWorker } from '../workers/host-worker';
 import { runDemo } from './demo';
 import { addDlqCommands, rootMessage } from './dlq';
-import { asExpected, formatTable, newBatchId, readTaskFile, startTasks, waitForTasks } from './submit';
+import { asExpected, formatTable, newBatchId, readTaskFile, secretLookingEnv, secretLookingEnvMessage, startTasks, waitForTasks } from './submit';
 import { registerReportCommand } from './report';
 
 /** An error whose exit code the CLI passes on: 2 for bad input (nothing started), 1 for tasks that did not pass. */
@@ -149,8 +149,11 @@ export function buildProgram(): Command {
     .option('--batch-id <id>', 'id shared by this batch\'s workflows, at most 64 of [A-Za-z0-9._-] (default: a new one)', (v: string) =>
       parseWith(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 letters, digits, ".", "_" or "-"'), v, '--batch-id'),
     )
-    .action(async (file: string, o: { wait?: boolean; json?: boolean; batchId?: string }, cmd: Command) => {
+    .option('--allow-secret-env', 'submit even if an env key looks like a secret (TOKEN, PASSWORD, API_KEY, …): its value goes into the history in clear')
+    .action(async (file: string, o: { wait?: boolean; json?: boolean; batchId?: string; allowSecretEnv?: boolean }, cmd: Command) => {
       const { tasks } = readTaskFile(file); // throws SpecError before anything starts
+      const secretEnv = secretLookingEnv(tasks);
+      if (secretEnv.length && !o.allowSecretEnv) throw new CliError(`${secretLookingEnvMessage(file, secretEnv)}\nnothing was started`, 2);
       const batchId = o.batchId ?? newBatchId();
       await withClient(cmd, async (client) => {
         const handles = await startTasks(client, tasks, batchId);

@@ -2,11 +2,12 @@
  * A test command's environment on a real worker: the worker's own secrets stay out of it, secrets by reference reach
  * it and are redacted from the result, the history and the worker's log, and a missing one fails by name.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LocalFleet } from '../../src/server/local-fleet';
-import { runTask, startTestFleet } from '../helpers';
+import { DTF_BIN, LocalFleet } from '../../src/server/local-fleet';
+import { runTask, startTestFleet, testAddress } from '../helpers';
 
 const WORKER_SECRET = 'wk-9f8e7d6c5b4a-do-not-leak';
 const TASK_SECRET = 'hf_tokenvalue_123456789';
@@ -98,4 +99,22 @@ test('a secretEnv the worker lacks fails the attempt as a configuration error na
     expect(where).not.toContain(WORKER_SECRET);
     expect(where).not.toContain(TASK_SECRET);
   }
+});
+
+test('dtf submit refuses env values that look like secrets (they would be in the history in clear) unless told to', async () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dtf-env-')), 'suite.yaml');
+  fs.writeFileSync(file, `tasks:\n  - name: env-token\n    command: ["true"]\n    env: {MODE: ci, HF_TOKEN: hf_inline_value, TOKENIZERS_PARALLELISM: "false"}\n`);
+  const submit = (batch: string, ...flags: string[]) =>
+    spawnSync(process.execPath, [DTF_BIN, '--address', testAddress(), 'submit', file, '--batch-id', batch, '--wait', ...flags], { encoding: 'utf8' });
+  const refused = `refused-${Date.now()}`;
+  const res = submit(refused);
+  expect(res.status).toBe(2);
+  expect(res.stderr).toContain('task "env-token": env.HF_TOKEN');
+  expect(res.stderr).toContain('secretEnv: {HF_TOKEN: WORKER_VAR}');
+  expect(res.stderr).not.toContain('TOKENIZERS_PARALLELISM');
+  expect(res.stderr).not.toContain('hf_inline_value'); // the refusal names the key, not the value
+  expect((await fleet.client.workflow.count(`DtfRunId = '${refused}'`)).count).toBe(0);
+  const allowed = submit(`allowed-${Date.now()}`, '--allow-secret-env');
+  expect(allowed.status).toBe(0);
+  expect(allowed.stdout).toContain('env-token');
 });
