@@ -22,6 +22,8 @@ export type Undo =
       env: Record<string, string>;
       secretEnv?: Record<string, string>;
       timeoutSeconds: number;
+      /** The user the task's commands ran as (`dtf worker --run-as`): its teardown runs as that user too. */
+      runAs?: { uid: number; gid: number };
     };
 
 export type { CompensationRecord };
@@ -57,17 +59,22 @@ const UndoShape = z.discriminatedUnion('kind', [
     env: z.record(z.string()),
     secretEnv: z.record(z.string()).optional(),
     timeoutSeconds: z.number().positive(),
+    runAs: z.object({ uid: z.number().int().min(0), gid: z.number().int().min(0) }).optional(),
   }),
 ]);
 const Manifest = z.object({ marker: z.literal(DTF_MARKER), kind: z.literal('manifest'), undos: z.array(UndoShape) });
 
-/** Makes a task's workspace under the work root, marker first: a crash between the two leaves only a marker. */
-export async function createWorkspace(workRoot: string, name: string, owner: string): Promise<string> {
+/**
+ * Makes a task's workspace under the work root, marker first: a crash between the two leaves only a marker. With
+ * `chownTo` (`--run-as`) the workspace belongs to the user the commands run as; the marker stays the worker's.
+ */
+export async function createWorkspace(workRoot: string, name: string, owner: string, chownTo?: { uid: number; gid: number }): Promise<string> {
   if (!WORKSPACE_NAME.test(name)) throw new Error(`not a workspace name: ${name}`);
   await fs.mkdir(workspaceMarkerDir(workRoot), { recursive: true });
   await fs.writeFile(path.join(workspaceMarkerDir(workRoot), name), JSON.stringify({ marker: DTF_MARKER, kind: 'workspace', name, owner }));
   const workspace = path.join(workRoot, name);
   await fs.mkdir(workspace, { recursive: true });
+  if (chownTo) await fs.chown(workspace, chownTo.uid, chownTo.gid);
   return workspace;
 }
 
@@ -118,7 +125,7 @@ async function runUndo(u: Undo): Promise<void> {
   if (u.kind === 'gpu-lease') return fs.rm(u.file, { force: true });
   await new Promise<void>((resolve, reject) => {
     const secrets = Object.fromEntries(Object.entries(u.secretEnv ?? {}).flatMap(([name, from]) => (process.env[from] ? [[name, process.env[from]!]] : [])));
-    const child = spawn(u.command[0], u.command.slice(1), { cwd: u.cwd, env: { ...u.env, ...secrets }, stdio: 'ignore' });
+    const child = spawn(u.command[0], u.command.slice(1), { cwd: u.cwd, env: { ...u.env, ...secrets }, stdio: 'ignore', ...(u.runAs ?? {}) });
     const timer = setTimeout(() => child.kill('SIGKILL'), u.timeoutSeconds * 1000);
     child.once('error', (err) => {
       clearTimeout(timer);

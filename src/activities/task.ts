@@ -60,6 +60,8 @@ export interface TaskActivityDeps {
   passEnv?: readonly string[];
   /** The results store, for the records of tasks that pass on their first attempt (see recordOnPass). */
   results?: Pick<ResultsActivities, 'recordTaskResult'>;
+  /** Commands, setup steps and teardowns run as this user (`dtf worker --run-as`), in a workspace it owns, with its HOME. */
+  runAs?: { uid: number; gid: number; home?: string };
 }
 
 export interface RunTestTaskInput {
@@ -312,13 +314,15 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     };
     // A clean environment: nothing of the worker's own passes but the base, the deployment's allowlist and the
     // task's secrets by reference (resolved here, on the host; redacted wherever output goes).
-    const commandEnv = () => commandEnvironment({ worker: process.env, pass: deps.passEnv ?? [], task: spec.env, secretEnv: spec.secretEnv, dtf: env });
+    const runAs = deps.runAs && { uid: deps.runAs.uid, gid: deps.runAs.gid };
+    const worker = deps.runAs?.home ? { ...process.env, HOME: deps.runAs.home } : process.env;
+    const commandEnv = () => commandEnvironment({ worker, pass: deps.passEnv ?? [], task: spec.env, secretEnv: spec.secretEnv, dtf: env });
     const { secrets, missing } = commandEnv();
     // Output is scrubbed as error reports are, wherever it goes: the log line by line, the tail in the result.
     const redaction: OutputRedaction = { secrets, knownSecrets: secretValuesOf({ ...process.env, ...spec.env }) };
     const redact = (text: string) => redactOutput(text, redaction);
     const run = (command: string[], timeoutSeconds: number) =>
-      runCommand(command, commandEnv().env, timeoutSeconds, cwd, tail, log, ctx, { killGraceMs: deps.killGraceMs ?? 2_000, redaction });
+      runCommand(command, commandEnv().env, timeoutSeconds, cwd, tail, log, ctx, { killGraceMs: deps.killGraceMs ?? 2_000, redaction, runAs });
     let result: RunResult | undefined;
     let setupFailed: string | undefined;
     let junitXml: string | undefined;
@@ -333,7 +337,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
         );
       }
       await checkServices(spec);
-      await createWorkspace(deps.workRoot, wsName, input.workflowId);
+      await createWorkspace(deps.workRoot, wsName, input.workflowId, runAs);
       await saga.register({ kind: 'workspace', path: workspace });
       if (placement.hwClass === 'cuda') await leaseGpus(input, saga, env, ctx.cancellationSignal);
       for (const step of spec.setup) {
@@ -346,7 +350,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
           // The manifest on disk keeps the secrets' names, never their values: they are resolved again when it runs.
           const stepEnv = commandEnv().env;
           for (const s of secrets) delete stepEnv[s.name];
-          await saga.register({ kind: 'teardown', name: step.name, command: step.teardown, cwd, env: stepEnv, secretEnv: spec.secretEnv, timeoutSeconds: step.timeoutSeconds });
+          await saga.register({ kind: 'teardown', name: step.name, command: step.teardown, cwd, env: stepEnv, secretEnv: spec.secretEnv, timeoutSeconds: step.timeoutSeconds, ...(runAs ? { runAs } : {}) });
         }
       }
       if (!setupFailed && !ctx.cancellationSignal.aborted) {
@@ -477,6 +481,7 @@ interface RunOptions {
   killGraceMs: number;
   /** Applied to every output line before it is logged. */
   redaction: OutputRedaction;
+  runAs?: { uid: number; gid: number };
 }
 
 interface RunResult {
@@ -504,6 +509,7 @@ function runCommand(
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
+      ...(opts.runAs ?? {}),
     });
     let timedOut = false;
     let spawnError: NodeJS.ErrnoException | undefined;

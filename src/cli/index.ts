@@ -125,9 +125,11 @@ export function buildProgram(): Command {
         return name;
       }),
     )
-    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; cpuTasks: boolean; workDir?: string; config?: string; inject?: InjectRates; injectControl?: ControlActivityName[]; passEnv?: string[] }, cmd: Command) => {
+    .option('--run-as <user>', 'run test commands as this user (name or uid), in workspaces it owns; the worker must run as root')
+    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; cpuTasks: boolean; workDir?: string; config?: string; inject?: InjectRates; injectControl?: ControlActivityName[]; passEnv?: string[]; runAs?: string }, cmd: Command) => {
       const worker = await startHostWorker({
         ...connectOpts(cmd),
+        runAs: o.runAs,
         hostId: o.hostId,
         simulateGpus: o.simulateGpu,
         maxTasks: o.maxTasks,

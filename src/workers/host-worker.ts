@@ -24,6 +24,7 @@ import { ServiceBreakers } from '../resilience/service-breakers';
 import { compileRules } from '../domain/classification';
 import { CPU_TASK_QUEUE, GpuInfo, HostHardware, WORKFLOW_TASK_QUEUE, classQueuesFor, hostQueue, workerIdentity } from '../domain/hardware';
 import { detectHardware } from './hardware-detection';
+import { resolveRunAs, unreachableFor } from './run-as';
 
 export interface HostWorkerOptions extends ConnectOptions {
   hostId?: string;
@@ -45,6 +46,8 @@ export interface HostWorkerOptions extends ConnectOptions {
   resultsDb?: string;
   /** Serve workflow tasks too (default true); a pure executor host may leave them to others. */
   serveWorkflows?: boolean;
+  /** Run test commands as this user (name or uid); the worker must be root (`--run-as`). */
+  runAs?: string;
 }
 
 export interface RunningHostWorker {
@@ -80,6 +83,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     });
     runtimeInstalled = true;
   }
+  const runAs = opts.runAs ? resolveRunAs(opts.runAs) : undefined; // before anything starts: a bad user ends it here
   const hardware = await detectHardware({ hostId: opts.hostId, simulateGpus: opts.simulateGpus });
   const cpuTasks = opts.cpuTasks !== false;
   const identity = workerIdentity(hardware, process.pid, { cpuTasks });
@@ -91,6 +95,8 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   const client = await connectClient(opts);
   const workRoot = path.resolve(opts.workRoot ?? process.env.DTF_WORK_DIR ?? path.join(os.tmpdir(), 'dtf-work', hardware.hostId));
   fs.mkdirSync(workRoot, { recursive: true });
+  const blocked = runAs && unreachableFor(runAs, workRoot);
+  if (blocked) throw new Error(`--run-as ${runAs.user}: the user cannot enter ${blocked.dir} (mode ${blocked.mode}), on the way to the work dir ${workRoot}`);
   // Nothing of this host runs yet: undo whatever a crashed predecessor left (workspaces, GPU leases, teardowns).
   await sweepLeftovers(workRoot, log);
   if (opts.injectControl?.length) log.warn({ injectControl: opts.injectControl }, `FAULT INJECTION IS ON for host ${hardware.hostId}: control activities ${opts.injectControl.join(', ')} fail`);
@@ -128,7 +134,9 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   // One supplier for all of this host's activity queues: it knows the GPUs, the CPU slots and the quarantine.
   const slots = new HostSlotSupplier({ maxTasks, gpus, quarantine });
   const passEnv = [...(opts.deployment?.environment.pass ?? []), ...(opts.passEnv ?? [])];
+  if (runAs) log.info({ runAs }, `test commands run as ${runAs.user} (uid ${runAs.uid}, gid ${runAs.gid})`);
   const taskActivities = createTaskActivities({
+    runAs,
     gpus,
     passEnv,
     results: resultsActivities,
