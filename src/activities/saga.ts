@@ -70,17 +70,30 @@ const Manifest = z.object({ marker: z.literal(DTF_MARKER), kind: z.literal('mani
  */
 export async function createWorkspace(workRoot: string, name: string, owner: string, chownTo?: { uid: number; gid: number }): Promise<string> {
   if (!WORKSPACE_NAME.test(name)) throw new Error(`not a workspace name: ${name}`);
-  await fs.mkdir(workspaceMarkerDir(workRoot), { recursive: true });
-  await fs.writeFile(path.join(workspaceMarkerDir(workRoot), name), JSON.stringify({ marker: DTF_MARKER, kind: 'workspace', name, owner }));
+  const marker = path.join(workspaceMarkerDir(workRoot), name);
+  const content = JSON.stringify({ marker: DTF_MARKER, kind: 'workspace', name, owner });
+  if (!markerDirsMade.has(workRoot)) await fs.mkdir(workspaceMarkerDir(workRoot), { recursive: true });
+  await fs.writeFile(marker, content).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+    await fs.mkdir(workspaceMarkerDir(workRoot), { recursive: true }); // removed under a running worker
+    await fs.writeFile(marker, content);
+  });
+  markerDirsMade.add(workRoot);
   const workspace = path.join(workRoot, name);
   await fs.mkdir(workspace, { recursive: true });
   if (chownTo) await fs.chown(workspace, chownTo.uid, chownTo.gid);
   return workspace;
 }
 
+/** Work roots whose marker folder exists: made once per process, not once per task. */
+const markerDirsMade = new Set<string>();
+
 async function removeWorkspace(workspace: string): Promise<void> {
   await fs.rm(workspace, { recursive: true, force: true });
-  await fs.rm(path.join(workspaceMarkerDir(path.dirname(workspace)), path.basename(workspace)), { force: true });
+  // unlink, not rm: rm stats first, and this is on every task's path.
+  await fs.unlink(path.join(workspaceMarkerDir(path.dirname(workspace)), path.basename(workspace))).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 }
 
 function leaseContent(gpu: number, owner: string): string {
