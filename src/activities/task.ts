@@ -18,7 +18,9 @@ import { PolicyTableOverrides, inPlaceDecision, policyFor } from '../domain/poli
 import type { AttemptHeartbeat, CommandSuccess, FailureMeta, TestTaskResult } from '../domain/task-result';
 import type { AttemptCarry } from '../domain/artifacts';
 import { taskRecordFromResult } from '../domain/task-record';
-import { commandEnvironment, redactSecretValues } from '../domain/command-env';
+import { commandEnvironment } from '../domain/command-env';
+import { OutputRedaction, lineRedactor, redactOutput } from '../domain/output-redaction';
+import { secretValuesOf } from '../domain/redact';
 import type { ResultsActivities } from './results';
 import type { TestTaskSpec } from '../domain/task-spec';
 import { TestsSummary, testsVerdict } from '../domain/test-results';
@@ -32,7 +34,7 @@ import { attemptStartedSignal } from '../workflows/messages';
 import { GpuPool } from '../resilience/host-slots';
 import { buildErrorReport } from './error-report';
 import { FAULTS, InjectRates, drawFault } from './fault-injection';
-import { CompensationRecord, HostSaga, writeGpuLeaseFiles } from './saga';
+import { CompensationRecord, HostSaga, createWorkspace, writeGpuLeaseFiles } from './saga';
 import { AttemptCarrier } from './attempt-carry';
 import { ArtifactsConfig, CheckpointRef } from '../domain/artifacts';
 import { ArtifactStore, createArtifactStore } from '../artifacts/store';
@@ -67,6 +69,8 @@ export interface TaskActivityDeps {
   artifactStore?: ArtifactStore;
   /** Artifact bounds and checkpoint thresholds (the deployment's `artifacts:`). */
   artifacts?: ArtifactsConfig;
+  /** Commands, setup steps and teardowns run as this user (`dtf worker --run-as`), in a workspace it owns, with its HOME. */
+  runAs?: { uid: number; gid: number; home?: string };
 }
 
 export interface RunTestTaskInput {
@@ -341,11 +345,15 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     };
     // A clean environment: nothing of the worker's own passes but the base, the deployment's allowlist and the
     // task's secrets by reference (resolved here, on the host; redacted wherever output goes).
-    const commandEnv = () => commandEnvironment({ worker: process.env, pass: deps.passEnv ?? [], task: spec.env, secretEnv: spec.secretEnv, dtf: env });
+    const runAs = deps.runAs && { uid: deps.runAs.uid, gid: deps.runAs.gid };
+    const worker = deps.runAs?.home ? { ...process.env, HOME: deps.runAs.home } : process.env;
+    const commandEnv = () => commandEnvironment({ worker, pass: deps.passEnv ?? [], task: spec.env, secretEnv: spec.secretEnv, dtf: env });
     const { secrets, missing } = commandEnv();
-    const redact = (text: string) => (secrets.length ? redactSecretValues(text, secrets) : text);
+    // Output is scrubbed as error reports are, wherever it goes: the log line by line, the tail in the result.
+    const redaction: OutputRedaction = { secrets, knownSecrets: secretValuesOf({ ...process.env, ...spec.env }) };
+    const redact = (text: string) => redactOutput(text, redaction);
     const run = (command: string[], timeoutSeconds: number) =>
-      runCommand(command, commandEnv().env, timeoutSeconds, cwd, tail, log, ctx, { killGraceMs: deps.killGraceMs ?? 2_000, redact, live });
+      runCommand(command, commandEnv().env, timeoutSeconds, cwd, tail, log, ctx, { killGraceMs: deps.killGraceMs ?? 2_000, redaction, runAs, live });
     let result: RunResult | undefined;
     let setupFailed: string | undefined;
     let junitXml: string | undefined;
@@ -360,10 +368,11 @@ export function createTaskActivities(deps: TaskActivityDeps) {
         );
       }
       await checkServices(spec);
-      // Beside the workspace, not in it: a setup step may clone into the workspace, which must then be empty.
-      const checkpointDir = `${workspace}.checkpoint`;
+      // Beside the workspace, not in it: a setup step may clone into the workspace, which must then be empty. It is
+      // a marked workspace of its own, so that the crash sweep removes it too.
+      const checkpointDir = await createWorkspace(deps.workRoot, `ckpt-${wsName}`, input.workflowId, runAs);
       await saga.register({ kind: 'workspace', path: checkpointDir });
-      await fs.mkdir(workspace, { recursive: true });
+      await createWorkspace(deps.workRoot, wsName, input.workflowId, runAs);
       await saga.register({ kind: 'workspace', path: workspace });
       const restored = await carrier.prepare(checkpointDir, cwd);
       env.DTF_CHECKPOINT_DIR = checkpointDir;
@@ -380,7 +389,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
           // The manifest on disk keeps the secrets' names, never their values: they are resolved again when it runs.
           const stepEnv = commandEnv().env;
           for (const s of secrets) delete stepEnv[s.name];
-          await saga.register({ kind: 'teardown', name: step.name, command: step.teardown, cwd, env: stepEnv, secretEnv: spec.secretEnv, timeoutSeconds: step.timeoutSeconds });
+          await saga.register({ kind: 'teardown', name: step.name, command: step.teardown, cwd, env: stepEnv, secretEnv: spec.secretEnv, timeoutSeconds: step.timeoutSeconds, ...(runAs ? { runAs } : {}) });
         }
       }
       if (!setupFailed && !ctx.cancellationSignal.aborted) {
@@ -513,7 +522,8 @@ async function readReports(spec: TestTaskSpec, cwd: string, hostId: string, log:
 interface RunOptions {
   killGraceMs: number;
   /** Applied to every output line before it is logged. */
-  redact: (line: string) => string;
+  redaction: OutputRedaction;
+  runAs?: { uid: number; gid: number };
   /** Where redacted lines go for the heartbeat's live output. */
   live?: LiveLines;
 }
@@ -543,6 +553,7 @@ function runCommand(
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
+      ...(opts.runAs ?? {}),
     });
     let timedOut = false;
     let spawnError: NodeJS.ErrnoException | undefined;
@@ -557,20 +568,21 @@ function runCommand(
       kill('SIGTERM');
       setTimeout(() => kill('SIGKILL'), opts.killGraceMs).unref();
     };
-    const emit = (name: 'stdout' | 'stderr', line: string) => {
-      const clean = opts.redact(line);
-      log.info({ stream: name }, clean);
-      opts.live?.push(clean);
-    };
     const stream = (name: 'stdout' | 'stderr') => {
       let partial = '';
+      const redactLine = lineRedactor(opts.redaction);
+      const emit = (line: string) => {
+        const clean = redactLine(line);
+        log.info({ stream: name }, clean);
+        opts.live?.push(clean);
+      };
       child[name]!.setEncoding('utf8').on('data', (chunk: string) => {
         tail.push(chunk);
         const lines = (partial + chunk).split('\n');
         partial = lines.pop() ?? '';
-        for (const line of lines) emit(name, line);
+        for (const line of lines) emit(line);
       });
-      child[name]!.on('end', () => partial && emit(name, partial));
+      child[name]!.on('end', () => partial && emit(partial));
     };
     stream('stdout');
     stream('stderr');

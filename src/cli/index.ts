@@ -18,7 +18,7 @@ import { reassignUpdate, reportFailureSignal } from '../workflows/messages';
 import { startHostWorker } from '../workers/host-worker';
 import { runDemo } from './demo';
 import { addDlqCommands, rootMessage } from './dlq';
-import { asExpected, formatTable, newBatchId, readTaskFile, startTasks, waitForTasks } from './submit';
+import { asExpected, formatTable, newBatchId, readTaskFile, secretLookingEnv, secretLookingEnvMessage, startTasks, waitForTasks } from './submit';
 import { registerReportCommand } from './report';
 import { registerCodecCommands } from './codec';
 import { explainCodecError } from '../codec/data-converter';
@@ -131,9 +131,11 @@ export function buildProgram(): Command {
       }),
     )
     .option('--artifact-dir <dir>', 'the local artifact store for artifacts and large checkpoints (default: the config\'s artifacts.dir, $DTF_ARTIFACT_DIR or .dtf/artifacts; overrides artifacts.s3)')
-    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; cpuTasks: boolean; workDir?: string; config?: string; inject?: InjectRates; injectControl?: ControlActivityName[]; passEnv?: string[]; artifactDir?: string }, cmd: Command) => {
+    .option('--run-as <user>', 'run test commands as this user (name or uid), in workspaces it owns; the worker must run as root')
+    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; cpuTasks: boolean; workDir?: string; config?: string; inject?: InjectRates; injectControl?: ControlActivityName[]; passEnv?: string[]; artifactDir?: string; runAs?: string }, cmd: Command) => {
       const worker = await startHostWorker({
         ...connectOpts(cmd),
+        runAs: o.runAs,
         hostId: o.hostId,
         simulateGpus: o.simulateGpu,
         maxTasks: o.maxTasks,
@@ -156,8 +158,11 @@ export function buildProgram(): Command {
     .option('--batch-id <id>', 'id shared by this batch\'s workflows, at most 64 of [A-Za-z0-9._-] (default: a new one)', (v: string) =>
       parseWith(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 letters, digits, ".", "_" or "-"'), v, '--batch-id'),
     )
-    .action(async (file: string, o: { wait?: boolean; json?: boolean; batchId?: string }, cmd: Command) => {
+    .option('--allow-secret-env', 'submit even if an env key looks like a secret (TOKEN, PASSWORD, API_KEY, …): its value goes into the history in clear')
+    .action(async (file: string, o: { wait?: boolean; json?: boolean; batchId?: string; allowSecretEnv?: boolean }, cmd: Command) => {
       const { tasks } = readTaskFile(file); // throws SpecError before anything starts
+      const secretEnv = secretLookingEnv(tasks);
+      if (secretEnv.length && !o.allowSecretEnv) throw new CliError(`${secretLookingEnvMessage(file, secretEnv)}\nnothing was started`, 2);
       const batchId = o.batchId ?? newBatchId();
       await withClient(cmd, async (client) => {
         const handles = await startTasks(client, tasks, batchId);

@@ -7,6 +7,7 @@ import { WORKFLOW_TASK_QUEUE } from '../domain/hardware';
 import { DtfHardwareClass, DtfLabels, DtfQueue, DtfRunId, DtfStatus } from '../domain/search-attributes';
 import { initialPlacement } from '../domain/placement';
 import type { TestTaskInput, TestTaskResult } from '../domain/task-result';
+import { isSensitiveEnvName } from '../domain/redact';
 import { ParsedTaskFile, SpecError, TestTaskSpec, parseTaskFile } from '../domain/task-spec';
 import type { testTaskWorkflow } from '../workflows';
 import { progressQuery } from '../workflows/messages';
@@ -25,6 +26,26 @@ export function readTaskFile(file: string): ParsedTaskFile {
     throw new SpecError(file, [`not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`]);
   }
   return parseTaskFile(substituteSpecDir(data, path.dirname(path.resolve(file))), file);
+}
+
+/**
+ * `env` entries whose name says secret (HF_TOKEN, DB_PASSWORD, *_API_KEY, …): their values would be stored in clear in
+ * the workflow history, so `dtf submit` refuses them unless told otherwise. Empty values are no secret.
+ */
+export function secretLookingEnv(tasks: readonly TestTaskSpec[]): { task: string; name: string }[] {
+  return tasks.flatMap((t) => Object.entries(t.env).filter(([name, value]) => value !== '' && isSensitiveEnvName(name)).map(([name]) => ({ task: t.name, name })));
+}
+
+export function secretLookingEnvMessage(file: string, found: readonly { task: string; name: string }[]): string {
+  const lines = found.slice(0, 20).map((f) => `  - task "${f.task}": env.${f.name}`);
+  if (found.length > 20) lines.push(`  - … and ${found.length - 20} more`);
+  const example = found[0].name;
+  return [
+    `${file}: env values that look like secrets would be stored in clear in the workflow history:`,
+    ...lines,
+    `pass them by reference instead: secretEnv: {${example}: WORKER_VAR} gives the command the worker's own WORKER_VAR as ${example}`,
+    '(--allow-secret-env submits them as they are)',
+  ].join('\n');
 }
 
 /** `{{specDir}}` in any string of a task file stands for the file's own directory, so suites can ship their scripts. */

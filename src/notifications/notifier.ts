@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { fetchErrorMessage } from '../resilience/fetch-error';
+import { SIGNATURE_HEADER, signWebhook } from './webhook-signature';
 
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export const Severity = z.enum(SEVERITIES);
@@ -83,12 +84,14 @@ export interface WebhookSinkOptions {
   backoffMs?: number;
   /** Where delivery failures go. */
   logger?: Logger;
+  /** Signs every delivery (X-Dtf-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")) with this secret. */
+  signingSecret?: string;
 }
 
 /** Webhook URLs often carry their secret in the path (Slack, Teams): log the origin only. */
-function safeTarget(url: string): string {
+function safeTarget(url: string, base?: string): string {
   try {
-    return new URL(url).origin;
+    return new URL(url, base).origin;
   } catch {
     return '(invalid url)';
   }
@@ -113,13 +116,16 @@ export function webhookSink(opts: WebhookSinkOptions): NotificationSink {
         try {
           const res = await fetch(url, {
             method: 'POST',
-            headers: { 'content-type': 'application/json', ...headers },
+            // Signed per try, so a retry carries a fresh timestamp.
+            headers: { 'content-type': 'application/json', ...headers, ...(opts.signingSecret ? { [SIGNATURE_HEADER]: signWebhook(opts.signingSecret, body) } : {}) },
             body,
             signal: AbortSignal.timeout(timeoutMs),
+            // A redirect would carry the notification (and its headers) somewhere nobody configured: not followed.
+            redirect: 'manual',
           });
           await res.body?.cancel().catch(() => undefined);
           if (res.ok) return;
-          lastError = `HTTP ${res.status}`;
+          lastError = res.status >= 300 && res.status < 400 ? `HTTP ${res.status} redirect to ${safeTarget(res.headers.get('location') ?? '', url)}, not followed` : `HTTP ${res.status}`;
           if (!retryable(res.status)) break;
         } catch (err) {
           lastError = fetchErrorMessage(err);
@@ -146,6 +152,8 @@ export const WebhookConfig = z
     timeoutMs: z.number().int().min(100).max(60_000).default(3_000),
     /** e.g. an Authorization header; never logged. */
     headers: z.record(z.string()).optional(),
+    /** The worker environment variable that holds the signing secret (by reference: the secret is never in the file). */
+    signingSecretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
   })
   .strict();
 
@@ -159,8 +167,18 @@ export const NotificationsConfig = z
 export type NotificationsConfig = z.infer<typeof NotificationsConfig>;
 export type NotificationsConfigInput = z.input<typeof NotificationsConfig>;
 
-/** The notifier a deployment's config describes: the log sink plus one sink per webhook. */
-export function createNotifier(config: NotificationsConfigInput | undefined, logger: Logger): Notifier {
+/**
+ * The notifier a deployment's config describes: the log sink plus one sink per webhook. A webhook whose signing
+ * secret's variable is not set is an error here, at start-up, naming the variable: unsigned delivery is not a fallback.
+ */
+export function createNotifier(config: NotificationsConfigInput | undefined, logger: Logger, env: Readonly<Record<string, string | undefined>> = process.env): Notifier {
   const c = NotificationsConfig.parse(config ?? {});
-  return new Notifier([logSink(logger, c.logMinSeverity), ...c.webhooks.map((w) => webhookSink({ ...w, logger }))]);
+  const webhooks = c.webhooks.map(({ signingSecretEnv, ...w }, i) => {
+    const signingSecret = signingSecretEnv ? env[signingSecretEnv] : undefined;
+    if (signingSecretEnv && !signingSecret) {
+      throw new Error(`notifications.webhooks[${i}].signingSecretEnv names ${signingSecretEnv}, which is not set in this process's environment`);
+    }
+    return webhookSink({ ...w, logger, signingSecret });
+  });
+  return new Notifier([logSink(logger, c.logMinSeverity), ...webhooks]);
 }

@@ -28,6 +28,7 @@ import { CPU_TASK_QUEUE, GpuInfo, HostHardware, WORKFLOW_TASK_QUEUE, classQueues
 import { detectHardware } from './hardware-detection';
 import { ArtifactsConfig } from '../domain/artifacts';
 import { createArtifactStore } from '../artifacts/store';
+import { resolveRunAs, unreachableFor } from './run-as';
 
 export interface HostWorkerOptions extends ConnectOptions {
   hostId?: string;
@@ -51,6 +52,8 @@ export interface HostWorkerOptions extends ConnectOptions {
   serveWorkflows?: boolean;
   /** The local artifact store's directory (`--artifact-dir`); overrides the deployment's `artifacts.dir` and `s3`. */
   artifactDir?: string;
+  /** Run test commands as this user (name or uid); the worker must be root (`--run-as`). */
+  runAs?: string;
 }
 
 export interface RunningHostWorker {
@@ -88,6 +91,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     });
     runtimeInstalled = true;
   }
+  const runAs = opts.runAs ? resolveRunAs(opts.runAs) : undefined; // before anything starts: a bad user ends it here
   const hardware = await detectHardware({ hostId: opts.hostId, simulateGpus: opts.simulateGpus });
   const cpuTasks = opts.cpuTasks !== false;
   const identity = workerIdentity(hardware, process.pid, { cpuTasks });
@@ -100,6 +104,8 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   if (dataConverter) log.info(describeCodec(dataConverter));
   const workRoot = path.resolve(opts.workRoot ?? process.env.DTF_WORK_DIR ?? path.join(os.tmpdir(), 'dtf-work', hardware.hostId));
   fs.mkdirSync(workRoot, { recursive: true });
+  const blocked = runAs && unreachableFor(runAs, workRoot);
+  if (blocked) throw new Error(`--run-as ${runAs.user}: the user cannot enter ${blocked.dir} (mode ${blocked.mode}), on the way to the work dir ${workRoot}`);
   // Nothing of this host runs yet: undo whatever a crashed predecessor left (workspaces, GPU leases, teardowns).
   await sweepLeftovers(workRoot, log);
   if (opts.injectControl?.length) log.warn({ injectControl: opts.injectControl }, `FAULT INJECTION IS ON for host ${hardware.hostId}: control activities ${opts.injectControl.join(', ')} fail`);
@@ -141,9 +147,11 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   const artifacts = opts.deployment?.artifacts ?? ArtifactsConfig.parse({});
   const artifactStore = createArtifactStore(artifacts, { dir: opts.artifactDir });
   log.info(`artifact store: ${artifactStore.description}`);
+  if (runAs) log.info({ runAs }, `test commands run as ${runAs.user} (uid ${runAs.uid}, gid ${runAs.gid})`);
   const taskActivities = createTaskActivities({
     artifacts,
     artifactStore,
+    runAs,
     gpus,
     passEnv,
     results: resultsActivities,

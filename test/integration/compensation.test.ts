@@ -86,8 +86,15 @@ test('a worker killed mid-task leaves its steps (and its still running command) 
   const r = (await settledResult(handle, 250)) as TestTaskResult;
   expect(r.status).toBe('passed');
   fleet.workers.splice(fleet.workers.indexOf(victim), 1);
+  // Someone else's things in the same work dir: the sweep removes only what dtf marked as its own.
+  const dir = workDir(victim.spec.hostId);
+  fs.writeFileSync(path.join(dir, 'notes.txt'), 'not dtf\'s');
+  fs.mkdirSync(path.join(dir, 'datasets', 'imagenet'), { recursive: true });
   await fleet.addWorker(victim.spec); // the restarted worker sweeps what its predecessor left
   await nothingLeft();
+  expect(fs.readFileSync(path.join(dir, 'notes.txt'), 'utf8')).toBe('not dtf\'s');
+  expect(fs.existsSync(path.join(dir, 'datasets', 'imagenet'))).toBe(true);
+  expect(fs.readFileSync(fleet.workers.at(-1)!.logFile, 'utf8')).toMatch(/left 2 entries under the work dir alone/);
 }, 60_000);
 
 test('two CUDA tasks on a one-GPU host never hold its GPU at the same time, and the second waits rather than bounces', async () => {

@@ -28,18 +28,27 @@ const rulesOf = (log: RecoveryLogEntry[]) => log.map((e) => e.rule).filter(Boole
 describe('circuit breaker of a declared service', () => {
   let fleet: LocalFleet;
   let hooks: Receiver;
+  // A second webhook that redirects elsewhere: the notification must not reach `elsewhere`.
+  let redirecting: Receiver;
+  let elsewhere: Receiver;
+  const signingSecret = 'whsec-integration-5e3f1a';
 
   beforeAll(async () => {
-    hooks = await startWebhookReceiver();
+    hooks = await startWebhookReceiver([], { signingSecret });
+    elsewhere = await startWebhookReceiver();
+    redirecting = await startWebhookReceiver([], { redirectTo: elsewhere.url });
     const config = writeConfig(
-      `breakers: {consecutiveFailures: 2, halfOpenAfterMs: 4000}\nnotifications:\n  webhooks: [{url: "${hooks.url}", minSeverity: info}]\n`,
+      `breakers: {consecutiveFailures: 2, halfOpenAfterMs: 4000}\nnotifications:\n  webhooks:\n` +
+        `    - {url: "${hooks.url}", minSeverity: info, signingSecretEnv: DTF_TEST_WEBHOOK_SECRET}\n    - {url: "${redirecting.url}", minSeverity: warning}\n`,
     );
-    fleet = await startTestFleet([{ hostId: 'br-cpu', extraArgs: ['--config', config] }]);
+    fleet = await startTestFleet([{ hostId: 'br-cpu', extraArgs: ['--config', config], env: { DTF_TEST_WEBHOOK_SECRET: signingSecret } }]);
   });
 
   afterAll(async () => {
     await fleet?.stop();
     await hooks?.close();
+    await redirecting?.close();
+    await elsewhere?.close();
   });
 
   test('opens after repeated probe failures, fails fast until half-open, and closes when the service is back', async () => {
@@ -100,6 +109,16 @@ describe('circuit breaker of a declared service', () => {
     });
     await handle.executeUpdate(discardUpdate, { args: [{ reason: 'test over' }] });
     expect(((await handle.result()) as TestTaskResult).status).toBe('discarded');
+  });
+
+  test('every notification the worker sent is signed with the secret its config names, and a redirect is not followed', async () => {
+    expect(hooks.received.length).toBeGreaterThan(0);
+    for (const r of hooks.received) expect(r.verified).toMatchObject({ ok: true });
+    expect(fs.readFileSync(fleet.workers[0].logFile, 'utf8')).not.toContain(signingSecret);
+    await waitUntil('a delivery to the redirecting webhook', () => redirecting.received.length > 0, 10_000);
+    expect(redirecting.received[0].body.kind).toMatch(/breaker_open|dead_lettered/);
+    await waitUntil('the failed delivery in the worker log', () => /redirect to http:\/\/127\.0\.0\.1:\d+, not followed/.test(fs.readFileSync(fleet.workers[0].logFile, 'utf8')), 10_000);
+    expect(elsewhere.received).toEqual([]);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   notification,
   webhookSink,
 } from '../../src/notifications/notifier';
+import { signWebhook, verifyWebhookSignature } from '../../src/notifications/webhook-signature';
 import { startWebhookReceiver } from '../webhook-receiver';
 
 /** A pino logger whose lines land in an array. */
@@ -120,6 +121,82 @@ describe('webhookSink against a local receiver', () => {
     await expect(notifier.notify(critical)).resolves.toBeUndefined();
     expect(lines.map((l) => l.msg)).toEqual(['host gpu-07 quarantined itself', `could not deliver a notification to http://127.0.0.1:${port}`]);
     expect(lines[1].error).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe('signed webhooks', () => {
+  const secret = 'whsec-test-0123456789';
+
+  it('signs each delivery so that a receiver holding the secret verifies it, and one without it does not', async () => {
+    const good = await startWebhookReceiver([], { signingSecret: secret });
+    const wrong = await startWebhookReceiver([], { signingSecret: 'another-secret' });
+    const { logger, lines } = captureLogger();
+    try {
+      await new Notifier([webhookSink({ url: good.url, signingSecret: secret, logger }), webhookSink({ url: wrong.url, signingSecret: secret, backoffMs: 10, logger })]).notify(critical);
+      expect(good.received).toHaveLength(1);
+      expect(good.received[0].headers['x-dtf-signature']).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+      expect(good.received[0].verified).toEqual({ ok: true, timestamp: expect.any(Number) });
+      expect(wrong.received[0].verified).toEqual({ ok: false, reason: 'signature does not match' });
+      expect(lines.map((l) => l.error)).toEqual(['HTTP 401']); // a refused signature is a failed delivery
+    } finally {
+      await good.close();
+      await wrong.close();
+    }
+  });
+
+  it('verification refuses a changed body, a stale timestamp and a missing header; accepts any of several v1 values', () => {
+    const body = JSON.stringify(critical);
+    const now = 1_700_000_000;
+    const header = signWebhook(secret, body, now);
+    expect(verifyWebhookSignature(secret, header, body, { nowSeconds: now + 10 })).toEqual({ ok: true, timestamp: now });
+    expect(verifyWebhookSignature(secret, header, body.replace('gpu-07', 'gpu-08'), { nowSeconds: now })).toMatchObject({ ok: false, reason: 'signature does not match' });
+    expect(verifyWebhookSignature(secret, header, body, { nowSeconds: now + 301 })).toMatchObject({ ok: false, reason: expect.stringMatching(/tolerance/) });
+    expect(verifyWebhookSignature(secret, undefined, body)).toMatchObject({ ok: false });
+    expect(verifyWebhookSignature(secret, `t=${now},v1=${'0'.repeat(64)},${header.split(',')[1]}`, body, { nowSeconds: now })).toMatchObject({ ok: true });
+  });
+
+  it('an unsigned sink sends no signature header', async () => {
+    const r = await receiver();
+    try {
+      await new Notifier([webhookSink({ url: r.url })]).notify(critical);
+      expect(r.received[0].headers['x-dtf-signature']).toBeUndefined();
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('takes the secret from the variable the config names, and refuses to start when it is not set', async () => {
+    const { logger } = captureLogger();
+    const r = await startWebhookReceiver([], { signingSecret: secret });
+    try {
+      await createNotifier({ webhooks: [{ url: r.url, signingSecretEnv: 'HOOK_SECRET' }] }, logger, { HOOK_SECRET: secret }).notify(critical);
+      expect(r.received[0].verified).toMatchObject({ ok: true });
+    } finally {
+      await r.close();
+    }
+    expect(() => createNotifier({ webhooks: [{ url: 'http://127.0.0.1:9/h', signingSecretEnv: 'HOOK_SECRET' }] }, logger, {})).toThrow(
+      'notifications.webhooks[0].signingSecretEnv names HOOK_SECRET, which is not set',
+    );
+    expect(NotificationsConfig.safeParse({ webhooks: [{ url: 'http://x', signingSecretEnv: 'not a name' }] }).success).toBe(false);
+  });
+});
+
+describe('redirects', () => {
+  it('are not followed: a 3xx is a failed delivery, logged with where it pointed (origin only), not retried', async () => {
+    const elsewhere = await receiver();
+    const redirecting = await startWebhookReceiver([], { redirectTo: `${elsewhere.url}/stolen` });
+    const { logger, lines } = captureLogger();
+    try {
+      await new Notifier([webhookSink({ url: redirecting.url, backoffMs: 10, logger, signingSecret: 's3cret-value' })]).notify(critical);
+      expect(redirecting.received).toHaveLength(1);
+      expect(elsewhere.received).toHaveLength(0);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: 40, error: `HTTP 307 redirect to ${new URL(elsewhere.url).origin}, not followed` });
+      expect(JSON.stringify(lines[0])).not.toContain('SECRET-TOKEN');
+    } finally {
+      await redirecting.close();
+      await elsewhere.close();
+    }
   });
 });
 
