@@ -31,6 +31,7 @@ import { GpuPool } from '../resilience/host-slots';
 import { buildErrorReport } from './error-report';
 import { FAULTS, InjectRates, drawFault } from './fault-injection';
 import { CompensationRecord, HostSaga, writeGpuLeaseFiles } from './saga';
+import type { DtfMetrics } from '../metrics/dtf-metrics';
 
 export interface TaskActivityDeps {
   hardware: HostHardware;
@@ -58,6 +59,8 @@ export interface TaskActivityDeps {
   passEnv?: readonly string[];
   /** The results store, for the records of tasks that pass on their first attempt (see recordOnPass). */
   results?: Pick<ResultsActivities, 'recordTaskResult'>;
+  /** Attempt outcomes and failures by category (dtf_task_attempts, dtf_attempt_failures) and the live alert rules. */
+  metrics?: DtfMetrics;
 }
 
 export interface RunTestTaskInput {
@@ -138,6 +141,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
   const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 1_000;
   const breakers = deps.breakers ?? new ServiceBreakers();
   const gpus = deps.gpus ?? new GpuPool(deps.hardware.gpus.length);
+  const gpuModel = deps.hardware.gpus[0]?.name ?? 'none';
 
   async function fail(input: RunTestTaskInput, classification: Classification, observed: Observed): Promise<never> {
     const ctx = Context.current();
@@ -190,6 +194,13 @@ export function createTaskActivities(deps: TaskActivityDeps) {
       { task: input.spec.name, category: classification.category, kind: classification.kind, rule: classification.rule, attempt: input.attempt, retryInPlace: decision.retryInPlace, delayMs: decision.delayMs },
       `task failed: ${report.message}`,
     );
+    deps.metrics?.attemptEnded({
+      outcome: policy.then === 'record-test-failure' ? 'failed' : 'error',
+      hwClass: input.placement.hwClass,
+      category: classification.category,
+      kind: classification.kind,
+      gpuModel,
+    });
     // The workflow carries out every retry (the activity runs with maximumAttempts 1): meta says whether and when.
     throw ApplicationFailure.create({ type: classification.category, message: report.message, details: [report, meta], nonRetryable: true });
   }
@@ -362,6 +373,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     const durationMs = Date.now() - started;
     if (ctx.cancellationSignal.aborted) {
       log.info('task cancelled; command stopped and its undos run');
+      deps.metrics?.attemptEnded({ outcome: 'cancelled', hwClass: placement.hwClass });
       throw new CancelledFailure(`cancelled on ${deps.hardware.hostId}`);
     }
     const outputTail = redact(tail.toString());
@@ -373,6 +385,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     const passed = ran && (verdict ? verdict.status === 'passed' && (result.exitCode === 0 || tests!.quarantined > 0) : result.exitCode === 0);
     if (passed) {
       log.info({ durationMs, tests: tests && { total: tests.total, failed: tests.failed, flaky: tests.flaky, quarantined: tests.quarantined } }, 'task passed');
+      deps.metrics?.attemptEnded({ outcome: 'passed', hwClass: placement.hwClass });
       const success: CommandSuccess = { attempt: input.attempt, hostId: deps.hardware.hostId, exitCode: 0, durationMs, outputTail, compensation, ...(tests ? { tests } : {}) };
       // A failed undo goes into the workflow's recovery log: then the workflow writes the record, with it.
       if (input.recordOnPass && deps.results && compensation.every((c) => c.ok)) {

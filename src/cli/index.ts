@@ -18,6 +18,7 @@ import { startDevServer } from '../server/dev-server';
 import { TemporalCliNotFoundError } from '../server/temporal-cli';
 import { progressQuery, reassignUpdate, reportFailureSignal } from '../workflows/messages';
 import { startHostWorker } from '../workers/host-worker';
+import { parseMetricsBind } from '../metrics/worker-telemetry';
 import { runDemo } from './demo';
 import { addDlqCommands, rootMessage } from './dlq';
 import { asExpected, formatTable, newBatchId, readTaskFile, startTasks, waitForTasks } from './submit';
@@ -125,7 +126,18 @@ export function buildProgram(): Command {
         return name;
       }),
     )
-    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; cpuTasks: boolean; workDir?: string; config?: string; inject?: InjectRates; injectControl?: ControlActivityName[]; passEnv?: string[] }, cmd: Command) => {
+    .addOption(
+      new Option('--metrics-bind <HOST:PORT>', 'serve Prometheus metrics (the Temporal SDK\'s and dtf\'s) at http://HOST:PORT/metrics')
+        .env('DTF_METRICS_BIND')
+        .argParser((v: string) => {
+          try {
+            return parseMetricsBind(v);
+          } catch (err) {
+            throw new InvalidArgumentError((err as Error).message);
+          }
+        }),
+    )
+    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; cpuTasks: boolean; workDir?: string; config?: string; inject?: InjectRates; injectControl?: ControlActivityName[]; passEnv?: string[]; metricsBind?: string }, cmd: Command) => {
       const worker = await startHostWorker({
         ...connectOpts(cmd),
         hostId: o.hostId,
@@ -137,6 +149,7 @@ export function buildProgram(): Command {
         workRoot: o.workDir,
         deployment: loadDeploymentConfig(o.config),
         inject: o.inject,
+        metricsBind: o.metricsBind,
       });
       await worker.done;
     });

@@ -24,6 +24,10 @@ import { ServiceBreakers } from '../resilience/service-breakers';
 import { compileRules } from '../domain/classification';
 import { CPU_TASK_QUEUE, GpuInfo, HostHardware, WORKFLOW_TASK_QUEUE, classQueuesFor, hostQueue, workerIdentity } from '../domain/hardware';
 import { detectHardware } from './hardware-detection';
+import { AlertEvaluator } from '../metrics/alerts';
+import { DtfMetrics } from '../metrics/dtf-metrics';
+import { startGpuSampler } from '../metrics/gpu-sampler';
+import { LiveAlerts, metricsTelemetry, startLiveAlerts, withTaskRecordMetrics } from '../metrics/worker-telemetry';
 
 export interface HostWorkerOptions extends ConnectOptions {
   hostId?: string;
@@ -45,6 +49,8 @@ export interface HostWorkerOptions extends ConnectOptions {
   resultsDb?: string;
   /** Serve workflow tasks too (default true); a pure executor host may leave them to others. */
   serveWorkflows?: boolean;
+  /** Serve Prometheus metrics (the SDK's and dtf's) on HOST:PORT (`--metrics-bind`, $DTF_METRICS_BIND). */
+  metricsBind?: string;
 }
 
 export interface RunningHostWorker {
@@ -55,6 +61,9 @@ export interface RunningHostWorker {
   slots: HostSlotSupplier;
   breakers: ServiceBreakers;
   notifier: Notifier;
+  /** dtf's metrics of this worker, and its live alert rules and connection watch. */
+  metrics: DtfMetrics;
+  alerts: LiveAlerts;
   /** Resolves when every worker has stopped (after shutdown()). */
   done: Promise<void>;
   shutdown(): Promise<void>;
@@ -69,9 +78,13 @@ export function workflowBundlePath(): string | undefined {
 
 export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<RunningHostWorker> {
   const logger = opts.logger ?? pino({ name: 'dtf-worker' });
+  // Before the Runtime: its metrics carry the host id. Nothing here connects to the server.
+  const hardware = await detectHardware({ hostId: opts.hostId, simulateGpus: opts.simulateGpus });
+  if (runtimeInstalled && opts.metricsBind) logger.warn('metrics: this process already installed its Temporal runtime; --metrics-bind is ignored for this worker');
   if (!runtimeInstalled) {
     // SDK-internal logs only when they matter; ours go through pino. Shutdown on SIGINT/SIGTERM is the SDK's.
     Runtime.install({
+      ...(opts.metricsBind ? { telemetryOptions: metricsTelemetry(opts.metricsBind, hardware.hostId) } : {}),
       logger: new DefaultLogger('WARN', (entry) => {
         // Activity-only workers (class and host queues) are that way on purpose.
         if (entry.message.startsWith('No workflows registered')) return;
@@ -80,7 +93,6 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     });
     runtimeInstalled = true;
   }
-  const hardware = await detectHardware({ hostId: opts.hostId, simulateGpus: opts.simulateGpus });
   const cpuTasks = opts.cpuTasks !== false;
   const identity = workerIdentity(hardware, process.pid, { cpuTasks });
   const log = logger.child({ host: hardware.hostId });
@@ -99,14 +111,17 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   }
   const hostId = hardware.hostId;
   const notifier = createNotifier(opts.deployment?.notifications, log.child({ component: 'notifications' }));
+  const metrics = new DtfMetrics(opts.metricsBind ? Runtime.instance().metricMeter : undefined, new AlertEvaluator(opts.deployment?.alerts));
   const breakers = new ServiceBreakers(opts.deployment?.breakers, {
     onStateChange(service, state, info) {
       log.warn({ service, state, ...info }, `circuit breaker for "${service}" is ${state}`);
+      metrics.breakerChanged(service, state);
       const n = breakerNotification(service, state, info, hostId);
       if (n) void notifier.notify(n);
     },
   });
   const quarantine = new HostQuarantine(opts.deployment?.quarantine, Date.now, (event) => {
+    if (event.type !== 'half-open') metrics.quarantined(event.type === 'quarantined');
     if (event.type === 'quarantined') {
       log.error({ reason: event.reason, until: new Date(event.until).toISOString() }, `host ${hostId} QUARANTINED: it takes no class-queue work until the cool-down ends (${event.reason})`);
     } else if (event.type === 'half-open') {
@@ -122,7 +137,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   const gate = createQuarantineGate(quarantine, { hostId, gpuMemoryGb, isExempt: (ctx) => ctx.pinned === true, slotsAdmit: true });
   // The results store (SQLite by default, PostgreSQL with DTF_RESULTS_DB=postgres://…): written by the workflows this
   // worker runs, and by its task activities for tasks that pass on their first attempt.
-  const resultsActivities = createResultsActivities(opts.resultsDb ?? process.env.DTF_RESULTS_DB);
+  const resultsActivities = withTaskRecordMetrics(createResultsActivities(opts.resultsDb ?? process.env.DTF_RESULTS_DB), metrics, client, log);
   const gpus = new GpuPool(hardware.gpus.length);
   const maxTasks = opts.maxTasks ?? 2;
   // One supplier for all of this host's activity queues: it knows the GPUs, the CPU slots and the quarantine.
@@ -143,6 +158,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     breakers,
     gate,
     notifier,
+    metrics,
   });
   const classQueues = classQueuesFor(hardware, { cpuTasks });
   const activityQueues = [...classQueues, hostQueue(hostId)];
@@ -180,8 +196,14 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     );
   }
   if (opts.serveWorkflows !== false) await ensureFleetWatch(client, log);
+  metrics.quarantined(false);
+  const alerts = startLiveAlerts({ metrics, evaluator: metrics.alerts!, notifier, connection, hostId, log: log.child({ component: 'alerts' }) });
+  const gpuSampler = opts.metricsBind ? startGpuSampler(hardware, metrics, log) : undefined;
+  if (opts.metricsBind) log.info(`metrics (Prometheus) at http://${opts.metricsBind}/metrics`);
   log.info({ identity, queues: activityQueues, hardware }, `dtf worker for host ${hardware.hostId} serving ${activityQueues.join(', ')}`);
   const done = Promise.all(workers.map((w) => w.run())).then(async () => {
+    alerts.stop();
+    gpuSampler?.stop();
     await resultsActivities.close().catch(() => undefined);
     await client.connection.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
@@ -195,6 +217,8 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     slots,
     breakers,
     notifier,
+    metrics,
+    alerts,
     done,
     async shutdown() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
