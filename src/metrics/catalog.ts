@@ -189,7 +189,8 @@ export const BREAKER_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2, isolate
 
 /**
  * Metrics of the Temporal TypeScript SDK (Core) 1.24 that the dashboard and rules may use, as the worker serves
- * them (prefix `temporal_`, no `_total` suffix; histograms in milliseconds), read from a real scrape.
+ * them (prefix `temporal_`, no `_total` suffix; histograms in milliseconds), read from a real scrape (the
+ * *_failure, *_failed and *_miss series appear after their first such event).
  */
 export const TEMPORAL_SDK_METRICS: ReadonlySet<string> = new Set([
   'temporal_request',
@@ -228,16 +229,18 @@ export const TEMPORAL_SDK_METRICS: ReadonlySet<string> = new Set([
 /** Metrics of the Temporal server (self-hosted or dev server `--metrics-port`) used by the dashboard and rules. */
 export const TEMPORAL_SERVER_METRICS: ReadonlySet<string> = new Set([
   'service_requests',
-  'service_errors',
   'service_latency',
+  'service_error_with_type',
+  'service_pending_requests',
   'persistence_requests',
-  'persistence_errors',
   'persistence_latency',
+  'persistence_error_with_type',
   'poll_success',
+  'poll_success_sync',
   'poll_timeouts',
-  'approximate_backlog_count',
   'workflow_success',
   'workflow_failed',
+  'approximate_backlog_count',
 ]);
 
 /** Prometheus' own series (scrape health). */
