@@ -28,6 +28,8 @@ export class ConnectionWatch {
   private failedReported = false;
   private running = false;
   private stopped = false;
+  /** The check call still out, resolving to its error ('' when it passed). */
+  private inflight: Promise<string> | undefined;
 
   constructor(
     private readonly opts: ConnectionWatchOptions,
@@ -49,19 +51,34 @@ export class ConnectionWatch {
     this.timer = undefined;
   }
 
-  /** One check now (the timer calls it; tests may too). */
+  /**
+   * One check now (the timer calls it; tests may too). The SDK's client retries a call to an unreachable server
+   * for a while on its own, so a check gets timeoutMs and no more; while the call it started is still out, the
+   * next checks fail without starting another.
+   */
   async checkOnce(): Promise<void> {
     if (this.running) return;
     this.running = true;
     const now = this.opts.now ?? Date.now;
-    let ok = true;
+    const timeoutMs = this.opts.timeoutMs ?? Math.min(5_000, Math.max(1_000, this.opts.intervalMs));
     let error = '';
-    try {
-      await this.opts.check(this.opts.timeoutMs ?? Math.min(5_000, Math.max(1_000, this.opts.intervalMs)));
-    } catch (err) {
-      ok = false;
-      error = (err as Error).message ?? String(err);
+    if (!this.inflight) {
+      this.inflight = this.opts.check(timeoutMs).then(
+        () => '',
+        (err: unknown) => (err as Error)?.message ?? String(err),
+      );
+      const call = this.inflight;
+      void call.finally(() => {
+        if (this.inflight === call) this.inflight = undefined;
+      });
     }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs);
+    });
+    error = await Promise.race([this.inflight, timedOut]);
+    clearTimeout(timer);
+    const ok = error === '';
     this.running = false;
     if (this.stopped) return;
     const at = now();

@@ -215,6 +215,25 @@ describe('ConnectionWatch', () => {
   });
 });
 
+describe('ConnectionWatch with a call that hangs (the SDK retries an unreachable server on its own)', () => {
+  it('counts it lost after its timeout and starts no second call while the first is out', async () => {
+    let calls = 0;
+    let answer: () => void = () => undefined;
+    const seen: string[] = [];
+    const watch = new ConnectionWatch(
+      { check: () => (calls++, new Promise<void>((resolve) => (answer = resolve))), intervalMs: 1_000, failAfterMs: 60_000, timeoutMs: 50 },
+      { lost: (_at, e) => seen.push(`lost: ${e}`), reconnected: () => seen.push('reconnected'), reconnectFailed: () => seen.push('failed') },
+    );
+    await watch.checkOnce();
+    await watch.checkOnce();
+    expect(calls).toBe(1);
+    expect(seen).toEqual(['lost: no answer within 50 ms']);
+    answer();
+    await watch.checkOnce(); // the late answer counts: the server is back
+    expect(seen).toEqual(['lost: no answer within 50 ms', 'reconnected']);
+  });
+});
+
 describe('failover and detection latency from a history', () => {
   const load = (name: string) => historyFromJSON(JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'histories', name), 'utf8'))).events ?? [];
 
