@@ -2,6 +2,7 @@
  * Throughput: N trivial tasks (`true`) through dtf and through a bare Temporal workflow+activity, on one local
  * server in one run, same concurrency. Prints tasks/s for both and the ratio; last line is JSON.
  * Usage: node dist/bench/throughput.js [--tasks N per round] [--rounds R] [--concurrency C] [--address host:port]
+ *        [--metrics-bind HOST:PORT]  (metrics on: the process's Runtime serves Prometheus metrics, dtf's included)
  */
 import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
@@ -38,6 +39,8 @@ async function main() {
   const concurrency = arg('concurrency', 20);
   const trueBin = '/bin/true';
   const addressArg = process.argv.indexOf('--address');
+  const metricsArg = process.argv.indexOf('--metrics-bind');
+  const metricsBind = metricsArg >= 0 ? process.argv[metricsArg + 1] : undefined;
   const fleet = await startLocalFleet({
     address: addressArg >= 0 ? process.argv[addressArg + 1] : '127.0.0.1:7255',
     headless: true,
@@ -46,7 +49,7 @@ async function main() {
   const client: Client = await connectClient({ address: fleet.address });
 
   // dtf: a real host worker (this process), the real workflow and activity.
-  const dtfWorker = await startHostWorker({ address: fleet.address, hostId: 'bench-host', maxTasks: concurrency, logger: pino({ level: 'warn' }) });
+  const dtfWorker = await startHostWorker({ address: fleet.address, hostId: 'bench-host', maxTasks: concurrency, logger: pino({ level: 'warn' }), metricsBind });
   // bare: the same command through the smallest workflow+activity, same connection settings and slots.
   const { connection, namespace } = await connectWorker({ address: fleet.address });
   const bare = await Worker.create({
@@ -124,6 +127,13 @@ async function main() {
   console.log(`[bench] bare Temporal: ${bareTasksPerSecond.toFixed(1)} tasks/s (${bareSeconds.toFixed(2)} s); activity on the workflow's queue, dispatched eagerly`);
   console.log(`[bench] bare, routed: ${((tasks * rounds) / routedSeconds).toFixed(1)} tasks/s (${routedSeconds.toFixed(2)} s); activity on a queue of its own`);
   console.log(`[bench] dtf:           ${dtfTasksPerSecond.toFixed(1)} tasks/s (${dtfSeconds.toFixed(2)} s)`);
+  let scrapedPassed: number | undefined;
+  if (metricsBind) {
+    // The endpoint really served: dtf's own count of the tasks it ran (warm-up included).
+    const text = await (await fetch(`http://${metricsBind}/metrics`)).text();
+    scrapedPassed = text.split('\n').filter((l) => l.startsWith('dtf_task_outcomes{') && l.includes('status="passed"')).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    console.log(`[bench] metrics on at ${metricsBind}: dtf_task_outcomes{status="passed"} = ${scrapedPassed}, ${text.split('\n').filter((l) => l && !l.startsWith('#')).length} series`);
+  }
   bare.shutdown();
   bareActivityWorker.shutdown();
   await bareRun;
@@ -140,6 +150,7 @@ async function main() {
       ratios: ratios.map((r) => round(r, 3)),
       bareRoutedTasksPerSecond: round((tasks * rounds) / routedSeconds),
       medianRatioToRouted: round(median(routedRatios), 3),
+      metrics: metricsBind ? { bind: metricsBind, scrapedPassed } : false,
     }),
   );
 }
