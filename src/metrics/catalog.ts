@@ -31,7 +31,7 @@ const defs = {
     name: 'dtf_task_outcomes',
     kind: 'counter',
     labels: ['status', 'hw_class'],
-    help: 'Settled tasks by final status (passed, failed, error, dead_lettered, expired, discarded, cancelled) and hardware class, counted by the worker that wrote the task record',
+    help: 'Settled tasks by final status (passed, failed, error, dead_lettered, expired, discarded, cancelled) and hardware class, counted by the worker that wrote the task record (a task redriven from the dead letter queue counts again when it settles again)',
   },
   taskDuration: {
     name: 'dtf_task_duration_ms',
