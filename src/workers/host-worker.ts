@@ -112,6 +112,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   const hostId = hardware.hostId;
   const notifier = createNotifier(opts.deployment?.notifications, log.child({ component: 'notifications' }));
   const metrics = new DtfMetrics(opts.metricsBind ? Runtime.instance().metricMeter : undefined, new AlertEvaluator(opts.deployment?.alerts));
+  metrics.quarantined(false);
   const breakers = new ServiceBreakers(opts.deployment?.breakers, {
     onStateChange(service, state, info) {
       log.warn({ service, state, ...info }, `circuit breaker for "${service}" is ${state}`);
@@ -196,7 +197,6 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     );
   }
   if (opts.serveWorkflows !== false) await ensureFleetWatch(client, log);
-  metrics.quarantined(false);
   const alerts = startLiveAlerts({ metrics, evaluator: metrics.alerts!, notifier, connection, hostId, log: log.child({ component: 'alerts' }) });
   const gpuSampler = opts.metricsBind ? startGpuSampler(hardware, metrics, log) : undefined;
   if (opts.metricsBind) log.info(`metrics (Prometheus) at http://${opts.metricsBind}/metrics`);
