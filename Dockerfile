@@ -25,6 +25,9 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends ca-certificates tini \
   && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
+# `dtf worker` serves Prometheus metrics here (inside the container; publish or scrape it on a trusted network).
+ENV DTF_METRICS_BIND=0.0.0.0:9464
+EXPOSE 9464
 WORKDIR /app
 COPY --from=build /app /app
 # The code stays root-owned and read-only to the worker; .dtf/ is dtf's own state/cache folder.

@@ -3,6 +3,7 @@
  * server in one run, same concurrency. Prints tasks/s for both and the ratio; last line is JSON.
  * Usage: node dist/bench/throughput.js [--tasks N per round] [--rounds R] [--concurrency C] [--address host:port]
  *   [--codec-key-file F]   (the payload codec on, for both sides: what encryption costs)
+ *        [--metrics-bind HOST:PORT]  (metrics on: the process's Runtime serves Prometheus metrics, dtf's included)
  */
 import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
@@ -41,6 +42,8 @@ async function main() {
   const addressArg = process.argv.indexOf('--address');
   const codecArg = process.argv.indexOf('--codec-key-file');
   const codecKeyFile = codecArg >= 0 ? process.argv[codecArg + 1] : undefined;
+  const metricsArg = process.argv.indexOf('--metrics-bind');
+  const metricsBind = metricsArg >= 0 ? process.argv[metricsArg + 1] : undefined;
   const fleet = await startLocalFleet({
     address: addressArg >= 0 ? process.argv[addressArg + 1] : '127.0.0.1:7255',
     headless: true,
@@ -49,7 +52,7 @@ async function main() {
   const client: Client = await connectClient({ address: fleet.address, codecKeyFile });
 
   // dtf: a real host worker (this process), the real workflow and activity.
-  const dtfWorker = await startHostWorker({ address: fleet.address, codecKeyFile, hostId: 'bench-host', maxTasks: concurrency, logger: pino({ level: 'warn' }) });
+  const dtfWorker = await startHostWorker({ address: fleet.address, codecKeyFile, hostId: 'bench-host', maxTasks: concurrency, logger: pino({ level: 'warn' }), metricsBind });
   // bare: the same command through the smallest workflow+activity, same connection settings and slots.
   const { connection, namespace, dataConverter } = await connectWorker({ address: fleet.address, codecKeyFile });
   const bare = await Worker.create({
@@ -128,6 +131,13 @@ async function main() {
   console.log(`[bench] bare Temporal: ${bareTasksPerSecond.toFixed(1)} tasks/s (${bareSeconds.toFixed(2)} s); activity on the workflow's queue, dispatched eagerly`);
   console.log(`[bench] bare, routed: ${((tasks * rounds) / routedSeconds).toFixed(1)} tasks/s (${routedSeconds.toFixed(2)} s); activity on a queue of its own`);
   console.log(`[bench] dtf:           ${dtfTasksPerSecond.toFixed(1)} tasks/s (${dtfSeconds.toFixed(2)} s)`);
+  let scrapedPassed: number | undefined;
+  if (metricsBind) {
+    // The endpoint really served: dtf's own count of the tasks it ran (warm-up included).
+    const text = await (await fetch(`http://${metricsBind}/metrics`)).text();
+    scrapedPassed = text.split('\n').filter((l) => l.startsWith('dtf_task_outcomes{') && l.includes('status="passed"')).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    console.log(`[bench] metrics on at ${metricsBind}: dtf_task_outcomes{status="passed"} = ${scrapedPassed}, ${text.split('\n').filter((l) => l && !l.startsWith('#')).length} series`);
+  }
   bare.shutdown();
   bareActivityWorker.shutdown();
   await bareRun;
@@ -145,6 +155,7 @@ async function main() {
       bareRoutedTasksPerSecond: round((tasks * rounds) / routedSeconds),
       medianRatioToRouted: round(median(routedRatios), 3),
       codec: codecKeyFile ? 'aes-256-gcm' : 'none',
+      metrics: metricsBind ? { bind: metricsBind, scrapedPassed } : false,
     }),
   );
 }

@@ -314,7 +314,7 @@ type GpuField = (typeof GPU_FIELDS_FULL)[number];
 let gpuFields: readonly GpuField[] = GPU_FIELDS_FULL;
 let nvidiaSmiMissing = false;
 
-async function nvidiaGpus(): Promise<GpuContext[]> {
+export async function nvidiaGpus(): Promise<GpuContext[]> {
   if (nvidiaSmiMissing) return [];
   try {
     return parseNvidiaSmi(await runNvidiaSmi(gpuFields), gpuFields);

@@ -38,6 +38,7 @@ import { CompensationRecord, HostSaga, createWorkspace, writeGpuLeaseFiles } fro
 import { AttemptCarrier } from './attempt-carry';
 import { ArtifactsConfig, CheckpointRef } from '../domain/artifacts';
 import { ArtifactStore, createArtifactStore } from '../artifacts/store';
+import type { DtfMetrics } from '../metrics/dtf-metrics';
 
 export interface TaskActivityDeps {
   hardware: HostHardware;
@@ -71,6 +72,8 @@ export interface TaskActivityDeps {
   artifacts?: ArtifactsConfig;
   /** Commands, setup steps and teardowns run as this user (`dtf worker --run-as`), in a workspace it owns, with its HOME. */
   runAs?: { uid: number; gid: number; home?: string };
+  /** Attempt outcomes and failures by category (dtf_task_attempts, dtf_attempt_failures) and the live alert rules. */
+  metrics?: DtfMetrics;
 }
 
 export interface RunTestTaskInput {
@@ -156,6 +159,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
   const gpus = deps.gpus ?? new GpuPool(deps.hardware.gpus.length);
   const artifactsConfig = deps.artifacts ?? ArtifactsConfig.parse({});
   const artifactStore = deps.artifactStore ?? createArtifactStore(artifactsConfig);
+  const gpuModel = deps.hardware.gpus[0]?.name ?? 'none';
 
   async function fail(input: RunTestTaskInput, classification: Classification, observed: Observed): Promise<never> {
     const ctx = Context.current();
@@ -209,6 +213,13 @@ export function createTaskActivities(deps: TaskActivityDeps) {
       { task: input.spec.name, category: classification.category, kind: classification.kind, rule: classification.rule, attempt: input.attempt, retryInPlace: decision.retryInPlace, delayMs: decision.delayMs },
       `task failed: ${report.message}`,
     );
+    deps.metrics?.attemptEnded({
+      outcome: policy.then === 'record-test-failure' ? 'failed' : 'error',
+      hwClass: input.placement.hwClass,
+      category: classification.category,
+      kind: classification.kind,
+      gpuModel,
+    });
     // The workflow carries out every retry (the activity runs with maximumAttempts 1): meta says whether and when.
     throw ApplicationFailure.create({ type: classification.category, message: report.message, details: [report, meta], nonRetryable: true });
   }
@@ -411,6 +422,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     const durationMs = Date.now() - started;
     if (ctx.cancellationSignal.aborted) {
       log.info('task cancelled; command stopped and its undos run');
+      deps.metrics?.attemptEnded({ outcome: 'cancelled', hwClass: placement.hwClass });
       throw new CancelledFailure(`cancelled on ${deps.hardware.hostId}`, [carrier.carry()]);
     }
     const carry = carrier.carry();
@@ -423,6 +435,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     const passed = ran && (verdict ? verdict.status === 'passed' && (result.exitCode === 0 || tests!.quarantined > 0) : result.exitCode === 0);
     if (passed) {
       log.info({ durationMs, tests: tests && { total: tests.total, failed: tests.failed, flaky: tests.flaky, quarantined: tests.quarantined } }, 'task passed');
+      deps.metrics?.attemptEnded({ outcome: 'passed', hwClass: placement.hwClass });
       const success: CommandSuccess = { attempt: input.attempt, hostId: deps.hardware.hostId, exitCode: 0, durationMs, outputTail, compensation, ...(tests ? { tests } : {}), ...(Object.keys(carry).length ? { carry } : {}) };
       // A failed undo goes into the workflow's recovery log: then the workflow writes the record, with it.
       if (input.recordOnPass && deps.results && compensation.every((c) => c.ok)) {

@@ -16,6 +16,7 @@ import { startDevServer } from '../server/dev-server';
 import { TemporalCliNotFoundError } from '../server/temporal-cli';
 import { reassignUpdate, reportFailureSignal } from '../workflows/messages';
 import { startHostWorker } from '../workers/host-worker';
+import { parseMetricsBind } from '../metrics/worker-telemetry';
 import { runDemo } from './demo';
 import { addDlqCommands, rootMessage } from './dlq';
 import { asExpected, formatTable, newBatchId, readTaskFile, secretLookingEnv, secretLookingEnvMessage, startTasks, waitForTasks } from './submit';
@@ -132,7 +133,18 @@ export function buildProgram(): Command {
     )
     .option('--artifact-dir <dir>', 'the local artifact store for artifacts and large checkpoints (default: the config\'s artifacts.dir, $DTF_ARTIFACT_DIR or .dtf/artifacts; overrides artifacts.s3)')
     .option('--run-as <user>', 'run test commands as this user (name or uid), in workspaces it owns; the worker must run as root')
-    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; cpuTasks: boolean; workDir?: string; config?: string; inject?: InjectRates; injectControl?: ControlActivityName[]; passEnv?: string[]; artifactDir?: string; runAs?: string }, cmd: Command) => {
+    .addOption(
+      new Option('--metrics-bind <HOST:PORT>', 'serve Prometheus metrics (the Temporal SDK\'s and dtf\'s) at http://HOST:PORT/metrics')
+        .env('DTF_METRICS_BIND')
+        .argParser((v: string) => {
+          try {
+            return parseMetricsBind(v);
+          } catch (err) {
+            throw new InvalidArgumentError((err as Error).message);
+          }
+        }),
+    )
+    .action(async (o: { hostId?: string; simulateGpu?: GpuInfo[]; maxTasks: number; cpuTasks: boolean; workDir?: string; config?: string; inject?: InjectRates; injectControl?: ControlActivityName[]; passEnv?: string[]; artifactDir?: string; runAs?: string; metricsBind?: string }, cmd: Command) => {
       const worker = await startHostWorker({
         ...connectOpts(cmd),
         runAs: o.runAs,
@@ -146,6 +158,7 @@ export function buildProgram(): Command {
         artifactDir: o.artifactDir,
         deployment: loadDeploymentConfig(o.config),
         inject: o.inject,
+        metricsBind: o.metricsBind,
       });
       await worker.done;
     });

@@ -9,6 +9,7 @@ import { ArtifactsConfig } from '../domain/artifacts';
 import { ClassifierConfig } from '../domain/classification';
 import { PolicyTableOverrides } from '../domain/policies';
 import { SpecError, formatZodIssues } from '../domain/task-spec';
+import { AlertsConfig } from '../metrics/alerts';
 import { NotificationsConfig } from '../notifications/notifier';
 import { BreakerConfig, QuarantineConfig } from '../resilience/config';
 
@@ -24,6 +25,8 @@ export const DeploymentConfig = z
     quarantine: QuarantineConfig.default({}),
     /** Where notifications go: the structured log and JSON webhooks. */
     notifications: NotificationsConfig.default({}),
+    /** Thresholds, windows and severities of the live alert rules every worker evaluates (src/metrics/alerts.ts). */
+    alerts: AlertsConfig.default({}),
     /**
      * What of the worker's environment reaches test commands beyond PATH, HOME, LANG and TMPDIR: names, or `PREFIX_*`
      * patterns (a GPU host typically passes LD_LIBRARY_PATH and CUDA_*). Secrets go by reference (`secretEnv`).

@@ -1,4 +1,5 @@
 /** The notification for each resilience event, so the worker and the workflow side word them one way. */
+import type { AlertChange } from '../metrics/alerts';
 import type { QuarantineEvent } from '../resilience/host-quarantine';
 import type { BreakerState, StateChangeInfo } from '../resilience/service-breakers';
 import { Notification, notification } from './notifier';
@@ -34,4 +35,11 @@ export function deadLetteredNotification(d: { workflowId: string; task: string; 
 
 export function recurringErrorNotification(d: { category: string; message: string; hostId: string; lastHour: number }): Notification {
   return notification('recurring_error', `${d.category} recurring on ${d.hostId} (${d.lastHour} in the last hour)`, d);
+}
+
+/** A live alert rule that starts firing (with the rule's severity) or clears (info). */
+export function alertNotification(a: AlertChange, hostId: string): Notification {
+  const details = { rule: a.rule, ...(a.key ? { key: a.key } : {}), state: a.state, value: a.value, threshold: a.threshold, windowMs: a.windowMs, samples: a.samples, hostId };
+  if (a.state === 'resolved') return notification('alert_resolved', `${a.rule} on ${hostId} resolved`, { ...details, severityWas: a.severity });
+  return notification('alert', `${a.rule} on ${hostId}: ${a.summary}`, details, { severity: a.severity });
 }

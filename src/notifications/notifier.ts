@@ -19,6 +19,8 @@ export const NOTIFICATION_KINDS = [
   'host_quarantined',
   'host_recovered',
   'recurring_error',
+  'alert',
+  'alert_resolved',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
@@ -30,6 +32,9 @@ export const DEFAULT_SEVERITY: Record<NotificationKind, Severity> = {
   host_quarantined: 'critical',
   host_recovered: 'info',
   recurring_error: 'warning',
+  /** An alert rule's own severity applies (alerts: in the deployment config). */
+  alert: 'warning',
+  alert_resolved: 'info',
 };
 
 export interface Notification {

@@ -29,6 +29,10 @@ import { detectHardware } from './hardware-detection';
 import { ArtifactsConfig } from '../domain/artifacts';
 import { createArtifactStore } from '../artifacts/store';
 import { resolveRunAs, unreachableFor } from './run-as';
+import { AlertEvaluator } from '../metrics/alerts';
+import { DtfMetrics } from '../metrics/dtf-metrics';
+import { startGpuSampler } from '../metrics/gpu-sampler';
+import { LiveAlerts, metricsTelemetry, startLiveAlerts, withTaskRecordMetrics } from '../metrics/worker-telemetry';
 
 export interface HostWorkerOptions extends ConnectOptions {
   hostId?: string;
@@ -54,6 +58,8 @@ export interface HostWorkerOptions extends ConnectOptions {
   artifactDir?: string;
   /** Run test commands as this user (name or uid); the worker must be root (`--run-as`). */
   runAs?: string;
+  /** Serve Prometheus metrics (the SDK's and dtf's) on HOST:PORT (`--metrics-bind`, $DTF_METRICS_BIND). */
+  metricsBind?: string;
 }
 
 export interface RunningHostWorker {
@@ -64,6 +70,9 @@ export interface RunningHostWorker {
   slots: HostSlotSupplier;
   breakers: ServiceBreakers;
   notifier: Notifier;
+  /** dtf's metrics of this worker, and its live alert rules and connection watch. */
+  metrics: DtfMetrics;
+  alerts: LiveAlerts;
   /** Resolves when every worker has stopped (after shutdown()). */
   done: Promise<void>;
   shutdown(): Promise<void>;
@@ -78,11 +87,16 @@ export function workflowBundlePath(): string | undefined {
 
 export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<RunningHostWorker> {
   const logger = opts.logger ?? pino({ name: 'dtf-worker' });
+  const runAs = opts.runAs ? resolveRunAs(opts.runAs) : undefined; // before anything starts: a bad user ends it here
+  // Before the Runtime: its metrics carry the host id. Nothing here connects to the server.
+  const hardware = await detectHardware({ hostId: opts.hostId, simulateGpus: opts.simulateGpus });
+  if (runtimeInstalled && opts.metricsBind) logger.warn('metrics: this process already installed its Temporal runtime; --metrics-bind is ignored for this worker');
   if (!runtimeInstalled) {
     // SDK-internal logs only when they matter; ours go through pino. Shutdown on SIGINT/SIGTERM is the SDK's.
     Runtime.install({
       // Worker heartbeats carry each queue's used slots: `dtf workers` reads them back (ListWorkers).
       workerHeartbeatInterval: WORKER_HEARTBEAT_INTERVAL,
+      ...(opts.metricsBind ? { telemetryOptions: metricsTelemetry(opts.metricsBind, hardware.hostId) } : {}),
       logger: new DefaultLogger('WARN', (entry) => {
         // Activity-only workers (class and host queues) are that way on purpose.
         if (entry.message.startsWith('No workflows registered')) return;
@@ -91,8 +105,6 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     });
     runtimeInstalled = true;
   }
-  const runAs = opts.runAs ? resolveRunAs(opts.runAs) : undefined; // before anything starts: a bad user ends it here
-  const hardware = await detectHardware({ hostId: opts.hostId, simulateGpus: opts.simulateGpus });
   const cpuTasks = opts.cpuTasks !== false;
   const identity = workerIdentity(hardware, process.pid, { cpuTasks });
   const log = logger.child({ host: hardware.hostId });
@@ -114,14 +126,18 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   }
   const hostId = hardware.hostId;
   const notifier = createNotifier(opts.deployment?.notifications, log.child({ component: 'notifications' }));
+  const metrics = new DtfMetrics(opts.metricsBind ? Runtime.instance().metricMeter : undefined, new AlertEvaluator(opts.deployment?.alerts));
+  metrics.quarantined(false);
   const breakers = new ServiceBreakers(opts.deployment?.breakers, {
     onStateChange(service, state, info) {
       log.warn({ service, state, ...info }, `circuit breaker for "${service}" is ${state}`);
+      metrics.breakerChanged(service, state);
       const n = breakerNotification(service, state, info, hostId);
       if (n) void notifier.notify(n);
     },
   });
   const quarantine = new HostQuarantine(opts.deployment?.quarantine, Date.now, (event) => {
+    if (event.type !== 'half-open') metrics.quarantined(event.type === 'quarantined');
     if (event.type === 'quarantined') {
       log.error({ reason: event.reason, until: new Date(event.until).toISOString() }, `host ${hostId} QUARANTINED: it takes no class-queue work until the cool-down ends (${event.reason})`);
     } else if (event.type === 'half-open') {
@@ -138,7 +154,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
   const gate = createQuarantineGate(quarantine, { hostId, gpuMemoryGb, isExempt: (ctx) => ctx.pinned === true, slotsAdmit: true });
   // The results store (SQLite by default, PostgreSQL with DTF_RESULTS_DB=postgres://…): written by the workflows this
   // worker runs, and by its task activities for tasks that pass on their first attempt.
-  const resultsActivities = createResultsActivities(opts.resultsDb ?? process.env.DTF_RESULTS_DB);
+  const resultsActivities = withTaskRecordMetrics(createResultsActivities(opts.resultsDb ?? process.env.DTF_RESULTS_DB), metrics, client, log);
   const gpus = new GpuPool(hardware.gpus.length);
   const maxTasks = opts.maxTasks ?? 2;
   // One supplier for all of this host's activity queues: it knows the GPUs, the CPU slots and the quarantine.
@@ -166,6 +182,7 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     breakers,
     gate,
     notifier,
+    metrics,
   });
   const classQueues = classQueuesFor(hardware, { cpuTasks });
   const activityQueues = [...classQueues, hostQueue(hostId)];
@@ -205,8 +222,13 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     );
   }
   if (opts.serveWorkflows !== false) await ensureFleetWatch(client, log);
+  const alerts = startLiveAlerts({ metrics, evaluator: metrics.alerts!, notifier, connection, hostId, log: log.child({ component: 'alerts' }) });
+  const gpuSampler = opts.metricsBind ? startGpuSampler(hardware, metrics, log) : undefined;
+  if (opts.metricsBind) log.info(`metrics (Prometheus) at http://${opts.metricsBind}/metrics`);
   log.info({ identity, queues: activityQueues, hardware }, `dtf worker for host ${hardware.hostId} serving ${activityQueues.join(', ')}`);
   const done = Promise.all(workers.map((w) => w.run())).then(async () => {
+    alerts.stop();
+    gpuSampler?.stop();
     await resultsActivities.close().catch(() => undefined);
     await client.connection.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
@@ -220,6 +242,8 @@ export async function startHostWorker(opts: HostWorkerOptions = {}): Promise<Run
     slots,
     breakers,
     notifier,
+    metrics,
+    alerts,
     done,
     async shutdown() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

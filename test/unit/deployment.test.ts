@@ -102,7 +102,7 @@ describe('docker-compose.yml', () => {
         continue;
       }
       const tag = s.image.split('/').pop()!.split(':')[1];
-      expect({ name, tag }).toEqual({ name, tag: expect.stringMatching(/^\d+(\.\d+)*([-.][\w.-]+)?$/) });
+      expect({ name, tag }).toEqual({ name, tag: expect.stringMatching(/^v?\d+(\.\d+)*([-.][\w.-]+)?$/) });
     }
   });
 
