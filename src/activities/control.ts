@@ -211,6 +211,9 @@ function controlActivities(client: Client, notifier?: Notifier) {
           });
         });
       }
+      // Stopped (this worker shuts down, or the run was cancelled): fail, so that another worker takes the watch over as
+      // a retry of this activity, instead of ending the run (a continue-as-new made by a worker on its way out).
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('fleet watch stopped');
     },
 
     /** A task was parked in the dead letter queue: tell the operators (log and webhooks of this worker's config). */

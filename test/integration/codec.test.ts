@@ -94,10 +94,11 @@ describe('encrypted payloads (AES-256-GCM codec)', () => {
   });
 
   afterAll(async () => {
-    await fleet?.stop();
-    // The fleet watch this worker ran now has encrypted payloads: end it, so that later workers without the key start
-    // a fresh one, and end any task of ours still open.
+    // The fleet watch this worker ran now has encrypted payloads: end it (before the worker stops, so that the worker
+    // cannot continue it as new on its way out; and with a client still open), so that later workers without the key
+    // start a fresh one, and end any task of ours still open.
     for (const id of [FLEET_WATCH_WORKFLOW_ID, ...started]) await fleet?.client.workflow.getHandle(id).terminate('codec test over').catch(() => undefined);
+    await fleet?.stop();
     await client?.connection.close();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
