@@ -45,6 +45,8 @@ export interface ChaosOptions {
   serverDownMs?: number;
   /** Seeds the task mix (which task gets which fault); the draws on the workers stay random. */
   seed?: number;
+  /** Per-task rates of the recoverable faults (default TASK_FAULTS). */
+  taskFaults?: [Injectable, number][];
   /** Worker and server logs go here (kept after the run, for inspection). */
   logDir: string;
   /** `--max-tasks` of each worker (default 2, the product's default). */
@@ -173,7 +175,7 @@ const MIX: [ChaosTaskKind, number][] = [
  * Per-task rates of the recoverable faults: high enough that most such tasks are hit, low enough that the
  * category's in-place retries and relocations (default policies) nearly always get the task through.
  */
-const TASK_FAULTS: [Injectable, number][] = [
+export const TASK_FAULTS: [Injectable, number][] = [
   ['NETWORK_CONNECTION_ERROR', 0.5],
   ['NETWORK_TIMEOUT_ERROR', 0.5],
   ['RESOURCE_ALLOCATION_ERROR', 0.5],
@@ -195,7 +197,7 @@ export interface ChaosTask {
 }
 
 /** The batch: exact shares of each kind in a seeded order, each task's parameters drawn from the same PRNG. */
-export function chaosBatch(tasks: number, seed: number): ChaosTask[] {
+export function chaosBatch(tasks: number, seed: number, taskFaults: [Injectable, number][] = TASK_FAULTS): ChaosTask[] {
   const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
   const kinds: ChaosTaskKind[] = [];
@@ -217,7 +219,7 @@ export function chaosBatch(tasks: number, seed: number): ChaosTask[] {
         input = { ...base, command: node('sleep.js', seconds()) };
         break;
       case 'recoverable': {
-        const [category, rate] = pick(TASK_FAULTS);
+        const [category, rate] = pick(taskFaults);
         input = { ...base, command: node('sleep.js', seconds()), inject: { [category]: rate }, labels: { chaos: kind, fault: category } };
         break;
       }
@@ -343,7 +345,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   try {
     server = await control.start();
     const address = server.address;
-    log(`server on ${address}, db ${dbFilename}`);
+    log(`server on ${address}${opts.server ? '' : `, db ${dbFilename}`}`);
     client = await connectClient({ address });
     // Its own connection for the polling of results, closed when the batch is given up to end polls that would never settle.
     watcher = await connectWatcher(address);
@@ -364,7 +366,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await Promise.all(specs.map(async (s, i) => (workers[i] = await spawnWorker(client!, address, s, opts.logDir))));
     log(`${workers.length} workers polling (${specs.map((s) => `${s.hostId}${s.simulateGpus ? ' gpu' : ''}`).join(', ')})`);
 
-    const batch = chaosBatch(opts.tasks, seed);
+    const batch = chaosBatch(opts.tasks, seed, opts.taskFaults);
     const batchId = newBatchId();
     const tBatch = Date.now();
     const handles = await (opts.submit ?? startTasks)(client, batch.map((t) => t.spec), batchId);

@@ -9,9 +9,10 @@
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { CACHE_DIR } from '../../src/server/temporal-cli';
-import { freePort, isPortOpen } from '../../src/server/dev-server';
+import { isPortOpen } from '../../src/server/dev-server';
 
 /** The pinned server. v1.32.1 builds with Go 1.26.8 (v1.32.2 asks for 1.26.10). Compose's image tags follow it. */
 export const TEMPORAL_SERVER_MODULE = 'go.temporal.io/server';
@@ -120,15 +121,37 @@ export interface TemporalServerControl {
   pids: number[];
   start(): Promise<{ address: string }>;
   stop(): Promise<void>;
+  /** Whether the process started last is still running. */
+  running(): boolean;
+}
+
+/** Whether 127.0.0.1:port can be listened on now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free port below 32768. The server records its services' gRPC and membership ports in the cluster_membership
+ * table, whose port columns are SMALLINT: a port from the kernel's ephemeral range (32768 and up) fails start-up
+ * with "out of range for type smallint".
+ */
+async function freeServerPort(taken: number[]): Promise<number> {
+  for (let i = 0; i < 500; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (!taken.includes(port) && (await canListen(port))) return port;
+  }
+  throw new Error('no free port between 20000 and 32000 on 127.0.0.1');
 }
 
 /** The server on ports picked now and kept across restarts (the same address, the same database). */
 export async function temporalServer(opts: ServerOptions): Promise<TemporalServerControl> {
   const ports: Record<string, number> = {};
   for (const name of ['FRONTEND_GRPC_PORT', 'FRONTEND_HTTP_PORT', 'FRONTEND_MEMBERSHIP_PORT', 'HISTORY_GRPC_PORT', 'HISTORY_MEMBERSHIP_PORT', 'MATCHING_GRPC_PORT', 'MATCHING_MEMBERSHIP_PORT', 'WORKER_GRPC_PORT', 'WORKER_MEMBERSHIP_PORT']) {
-    let port = await freePort();
-    while (Object.values(ports).includes(port)) port = await freePort();
-    ports[name] = port;
+    ports[name] = await freeServerPort(Object.values(ports));
   }
   const { tls } = opts;
   const env: Record<string, string> = {
@@ -187,7 +210,8 @@ export async function temporalServer(opts: ServerOptions): Promise<TemporalServe
     }
     return { address };
   };
-  return { address, env, pids, start, stop };
+  const running = () => !!child && child.exitCode === null && child.signalCode === null;
+  return { address, env, pids, start, stop, running };
 }
 
 function tail(file: string): string {
