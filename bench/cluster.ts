@@ -125,13 +125,16 @@ const cleanups: (() => Promise<void>)[] = [];
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     log(`${signal}: stopping everything this run started`);
-    // Workers and other children first (runChaos's own clean-up does not run when the process is told to stop).
+    // Workers and other children first (runChaos's own clean-up does not run when the process is told to stop),
+    // then the chaos run's temp dir that their --work-dir names.
     for (const line of liveProcesses([])) {
       try {
         process.kill(Number(line.split(':')[0]), 'SIGKILL');
       } catch {
         // gone already
       }
+      const chaosTmp = new RegExp(`--work-dir (${os.tmpdir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/dtf-chaos-[^/ ]+)/`).exec(line)?.[1];
+      if (chaosTmp) fs.rmSync(chaosTmp, { recursive: true, force: true });
     }
     void (async () => {
       for (const undo of cleanups.reverse()) await undo().catch(() => undefined);
@@ -147,10 +150,11 @@ function liveProcesses(extraPids: number[]): string[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [, state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // "pid (comm) state ppid …"; comm may hold spaces and parentheses.
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (state === 'Z') continue;
       if (Number(ppid) === process.pid || extraPids.includes(Number(entry))) {
-        out.push(`${entry}: ${fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim().slice(0, 120)}`);
+        out.push(`${entry}: ${fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()}`);
       }
     } catch {
       // gone meanwhile
@@ -259,7 +263,7 @@ async function main() {
     processes = liveProcesses(ours.filter(isAlive));
   }
   const dirs = [runDir, postgres?.dataDir].filter((d): d is string => !!d && fs.existsSync(d));
-  if (processes.length) log(`processes left behind: ${processes.join('; ')}`);
+  if (processes.length) log(`processes left behind: ${processes.map((p) => p.slice(0, 160)).join('; ')}`);
   if (dirs.length) log(`directories left behind: ${dirs.join(', ')}`);
   const ended = report.rows.filter((r) => r.status !== undefined);
   const asDesigned = report.rows.filter((r) => r.status === r.expect).length;
