@@ -105,6 +105,20 @@ export function serverTlsEnv(tls: ServerTls): Record<string, string> {
   };
 }
 
+/** The persistence and visibility stores and the dynamic config: what compose's `temporal` service sets too. */
+export function storeEnv(postgres: ServerOptions['postgres'], dynamicConfigFile: string): Record<string, string> {
+  return {
+    DB: 'postgres12',
+    DB_PORT: String(postgres.port),
+    // The template reads this one for the visibility store (compose's 5432 is its default).
+    POSTGRES_PORT: String(postgres.port),
+    POSTGRES_SEEDS: postgres.host,
+    POSTGRES_USER: postgres.user,
+    POSTGRES_PWD: postgres.password,
+    DYNAMIC_CONFIG_FILE_PATH: dynamicConfigFile,
+  };
+}
+
 export interface ServerOptions {
   build: TemporalServerBuild;
   postgres: { host: string; port: number; user: string; password: string };
@@ -155,16 +169,9 @@ export async function temporalServer(opts: ServerOptions): Promise<TemporalServe
   }
   const { tls } = opts;
   const env: Record<string, string> = {
-    // The persistence and visibility stores: what compose's `temporal` service sets, pointed at this run's PostgreSQL.
-    DB: 'postgres12',
-    DB_PORT: String(opts.postgres.port),
-    POSTGRES_PORT: String(opts.postgres.port), // the template reads it for the visibility store
-    POSTGRES_SEEDS: opts.postgres.host,
-    POSTGRES_USER: opts.postgres.user,
-    POSTGRES_PWD: opts.postgres.password,
+    ...storeEnv(opts.postgres, opts.dynamicConfigFile),
     BIND_ON_IP: '127.0.0.1',
     TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
-    DYNAMIC_CONFIG_FILE_PATH: opts.dynamicConfigFile,
     ...serverTlsEnv(tls),
     ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
   };

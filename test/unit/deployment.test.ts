@@ -10,7 +10,7 @@ import YAML, { isMap, isScalar } from 'yaml';
 import { HostId, hostQueue, cudaQueueForTier, GPU_MEMORY_TIERS_GB, WORKFLOW_TASK_QUEUE } from '../../src/domain/hardware';
 import { SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes';
 import { clientTlsEnv } from '../../bench/cluster/certs';
-import { serverTlsEnv, TEMPORAL_SERVER_VERSION } from '../../bench/cluster/temporal-server';
+import { serverTlsEnv, storeEnv, TEMPORAL_SERVER_VERSION } from '../../bench/cluster/temporal-server';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
@@ -157,6 +157,15 @@ describe('docker-compose.yml', () => {
     expect(published(svc('temporal')).get(7233)).toBe(7233);
     expect(svc('temporal').healthcheck).toBeDefined();
     expect(svc('postgresql').healthcheck).toBeDefined();
+  });
+
+  it('configures the server with the variables `npm run cluster` runs it with', () => {
+    const ran = storeEnv({ host: 'h', port: 5432, user: 'u', password: 'p' }, 'f');
+    const e = env(svc('temporal'));
+    // POSTGRES_PORT: only for a database off 5432, the template's default.
+    for (const key of Object.keys(ran).filter((k) => k !== 'POSTGRES_PORT')) expect({ key, set: key in e }).toEqual({ key, set: true });
+    expect(e.DB).toBe(ran.DB);
+    expect(e.DB_PORT).toBe(ran.DB_PORT);
   });
 
   const temporalAddress = `temporal:${[...published(services.temporal ?? {}).keys()].find((p) => p === 7233) ?? 'unpublished'}`;
