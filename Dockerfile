@@ -8,7 +8,12 @@
 # Test commands run inside this container: to test code that needs Python, CUDA libraries and so on, build
 # your own image FROM this one and add them.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24, an LTS line supported until April 2028 (Node 20 reached its end of life in April 2026), at an exact
+# release. Not 26: better-sqlite3 12.9 supports Node 20-25 (its prebuilt binaries spare the slim image a compiler). Pin it by
+# digest too where your registry is reachable: docker buildx imagetools inspect node:24.21.0-bookworm-slim, then
+# NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:<digest> (a build arg or here). The tag was not resolved to a digest
+# when this was written (no registry reachable), so none is given rather than one made up.
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

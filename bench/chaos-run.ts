@@ -45,6 +45,8 @@ export interface ChaosOptions {
   serverDownMs?: number;
   /** Seeds the task mix (which task gets which fault); the draws on the workers stay random. */
   seed?: number;
+  /** Per-task rates of the recoverable faults (default TASK_FAULTS). */
+  taskFaults?: [Injectable, number][];
   /** Worker and server logs go here (kept after the run, for inspection). */
   logDir: string;
   /** `--max-tasks` of each worker (default 2, the product's default). */
@@ -61,6 +63,19 @@ export interface ChaosOptions {
    */
   stallTimeoutMs?: number;
   log?(msg: string): void;
+  /**
+   * The Temporal server the run uses and restarts (default: a dev server of its own on a free port with a
+   * --db-filename). `start` is called once at the beginning and again after `stop` for the restart; it must come
+   * back on the same address with the same state.
+   */
+  server?: ChaosServerControl;
+  /** How the batch is started (default: startTasks in this process); e.g. through the `dtf submit` command. */
+  submit?(client: Client, specs: TestTaskSpec[], batchId: string): Promise<TaskHandle[]>;
+}
+
+export interface ChaosServerControl {
+  start(): Promise<{ address: string }>;
+  stop(): Promise<void>;
 }
 
 /** What kind of task it is, i.e. how it is meant to end. */
@@ -160,7 +175,7 @@ const MIX: [ChaosTaskKind, number][] = [
  * Per-task rates of the recoverable faults: high enough that most such tasks are hit, low enough that the
  * category's in-place retries and relocations (default policies) nearly always get the task through.
  */
-const TASK_FAULTS: [Injectable, number][] = [
+export const TASK_FAULTS: [Injectable, number][] = [
   ['NETWORK_CONNECTION_ERROR', 0.5],
   ['NETWORK_TIMEOUT_ERROR', 0.5],
   ['RESOURCE_ALLOCATION_ERROR', 0.5],
@@ -182,7 +197,7 @@ export interface ChaosTask {
 }
 
 /** The batch: exact shares of each kind in a seeded order, each task's parameters drawn from the same PRNG. */
-export function chaosBatch(tasks: number, seed: number): ChaosTask[] {
+export function chaosBatch(tasks: number, seed: number, taskFaults: [Injectable, number][] = TASK_FAULTS): ChaosTask[] {
   const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
   const kinds: ChaosTaskKind[] = [];
@@ -204,7 +219,7 @@ export function chaosBatch(tasks: number, seed: number): ChaosTask[] {
         input = { ...base, command: node('sleep.js', seconds()) };
         break;
       case 'recoverable': {
-        const [category, rate] = pick(TASK_FAULTS);
+        const [category, rate] = pick(taskFaults);
         input = { ...base, command: node('sleep.js', seconds()), inject: { [category]: rate }, labels: { chaos: kind, fault: category } };
         break;
       }
@@ -320,17 +335,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dtf-chaos-'));
   const dbFilename = path.join(tmp, 'temporal.db');
   const serverLog = path.join(opts.logDir, 'temporal-server.log');
-  const port = await freePort();
+  const control = opts.server ?? (await devServerControl(dbFilename, serverLog));
 
-  let server: DevServer | undefined;
+  let server: { address: string } | undefined;
   let client: Client | undefined;
   let watcher: Client | undefined;
   let progress: NodeJS.Timeout | undefined;
   const workers: WorkerProcess[] = [];
   try {
-    server = await startDevServer({ port, headless: true, dbFilename, logFile: serverLog });
+    server = await control.start();
     const address = server.address;
-    log(`server on ${address}, db ${dbFilename}`);
+    log(`server on ${address}${opts.server ? '' : `, db ${dbFilename}`}`);
     client = await connectClient({ address });
     // Its own connection for the polling of results, closed when the batch is given up to end polls that would never settle.
     watcher = await connectWatcher(address);
@@ -351,10 +366,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await Promise.all(specs.map(async (s, i) => (workers[i] = await spawnWorker(client!, address, s, opts.logDir))));
     log(`${workers.length} workers polling (${specs.map((s) => `${s.hostId}${s.simulateGpus ? ' gpu' : ''}`).join(', ')})`);
 
-    const batch = chaosBatch(opts.tasks, seed);
+    const batch = chaosBatch(opts.tasks, seed, opts.taskFaults);
     const batchId = newBatchId();
     const tBatch = Date.now();
-    const handles = await startTasks(client, batch.map((t) => t.spec), batchId);
+    const handles = await (opts.submit ?? startTasks)(client, batch.map((t) => t.spec), batchId);
     log(`submitted ${handles.length} tasks, batch ${batchId}: ${Object.entries(countBy(batch.map((t) => t.kind))).map(([k, n]) => `${n} ${k}`).join(', ')}`);
 
     const results: (TestTaskResult | undefined)[] = new Array(handles.length);
@@ -411,10 +426,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       for (const w of live) for (const id of await runningOn(workDirOf(w.spec.hostId))) inFlightAtRestart.add(id);
       const atSeconds = round1(at());
       const down = Date.now();
-      await server.stop();
+      await control.stop();
+      server = undefined;
       log(`server stopped (${settled} settled, ${inFlightAtRestart.size} task(s) running)`);
       await sleep(Math.max(0, (opts.serverDownMs ?? 5_000) - (Date.now() - down)));
-      server = await startAgain(port, dbFilename, serverLog);
+      server = await control.start();
       const downSeconds = round1((Date.now() - down) / 1000);
       log(`server started again on ${address} after ${downSeconds.toFixed(1)} s`);
       // Every worker still alive must poll again by itself (new pollers: the server's poller lists start empty).
@@ -536,7 +552,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     };
     await client.connection.close().catch(() => undefined);
     client = undefined;
-    await server.stop();
+    await control.stop();
     server = undefined;
     report.seconds = round1(at());
     return report;
@@ -546,21 +562,32 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await Promise.all(workers.filter(Boolean).map((w) => w.stop('SIGKILL').catch(() => undefined)));
     await watcher?.connection.close().catch(() => undefined);
     await client?.connection.close().catch(() => undefined);
-    await server?.stop();
+    await control.stop(); // idempotent: also ends a server whose (re)start failed half-way
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-/** Starts the server on the port it just left; a port still held for a moment after the exit is retried briefly. */
-async function startAgain(port: number, dbFilename: string, logFile: string): Promise<DevServer> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await startDevServer({ port, headless: true, dbFilename, logFile });
-    } catch (err) {
-      if (tries >= 5) throw err;
-      await sleep(1_000);
-    }
-  }
+/** The default server: a dev server on a free port and a database file, started again on the same port after a stop. */
+async function devServerControl(dbFilename: string, logFile: string): Promise<ChaosServerControl> {
+  const port = await freePort();
+  let server: DevServer | undefined;
+  return {
+    async start() {
+      // A port still held for a moment after the exit is retried briefly.
+      for (let tries = 1; ; tries++) {
+        try {
+          return (server = await startDevServer({ port, headless: true, dbFilename, logFile }));
+        } catch (err) {
+          if (tries >= 5) throw err;
+          await sleep(1_000);
+        }
+      }
+    },
+    async stop() {
+      await server?.stop();
+      server = undefined;
+    },
+  };
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;

@@ -9,6 +9,8 @@ import path from 'node:path';
 import YAML, { isMap, isScalar } from 'yaml';
 import { HostId, hostQueue, cudaQueueForTier, GPU_MEMORY_TIERS_GB, WORKFLOW_TASK_QUEUE } from '../../src/domain/hardware';
 import { SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes';
+import { clientTlsEnv } from '../../bench/cluster/certs';
+import { serverTlsEnv, storeEnv, TEMPORAL_SERVER_VERSION } from '../../bench/cluster/temporal-server';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
@@ -30,6 +32,18 @@ interface Service {
 
 const compose = YAML.parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
+const tlsOverride = YAML.parse(read('docker-compose.tls.yml'), { merge: true }) as { services: Record<string, Service> };
+
+/** .env.example as compose reads an env file: KEY=value lines, # comments. */
+const envExample: Env = Object.fromEntries(
+  read('.env.example')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
+/** What a filled-in .env holds: .env.example's values with the secrets set. */
+const dotEnv: Env = { ...envExample, DTF_POSTGRES_PASSWORD: 'from-the-env-file' };
 
 function svc(name: string): Service {
   const s = services[name];
@@ -37,8 +51,21 @@ function svc(name: string): Service {
   return s;
 }
 
-/** Compose's `${VAR:-default}` interpolation, as `docker compose` would do it with VAR unset. */
-const interpolate = (v: string) => v.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}/g, (_m, def: string | undefined) => def ?? '');
+/**
+ * Compose's interpolation: `${VAR}`, `${VAR:-default}` and `${VAR:?error}` (which fails when VAR is unset or empty),
+ * with `vars` as the env file (a filled-in .env unless told otherwise).
+ */
+function interpolate(v: string, vars: Env = dotEnv): string {
+  return v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-?])([^}]*))?\}/g, (_m, name: string, op: string | undefined, rest: string | undefined) => {
+    const value = vars[name];
+    if (value) return value;
+    if (op === '?') throw new Error(`compose refuses to start: ${name} is unset (${rest})`);
+    return op === '-' ? (rest ?? '') : '';
+  });
+}
+
+/** Every variable a compose file interpolates. */
+const composeVariables = (text: string) => new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]));
 
 function env(s: Service): Env {
   const e = s.environment ?? {};
@@ -51,14 +78,19 @@ function env(s: Service): Env {
 const argv = (v: string[] | string | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : v.split(/\s+/));
 
 /** Container ports the service publishes, by container port → host port. */
-function published(s: Service): Map<number, number> {
-  const out = new Map<number, number>();
+function published(s: Service, vars?: Env): Map<number, number> {
+  return new Map([...publishedOn(s, vars)].map(([container, { port }]) => [container, port]));
+}
+
+/** Container port → host interface and port; an interface of '' is all of them. */
+function publishedOn(s: Service, vars?: Env): Map<number, { ip: string; port: number }> {
+  const out = new Map<number, { ip: string; port: number }>();
   for (const p of s.ports ?? []) {
-    if (typeof p === 'object') out.set(Number(p.target), Number(p.published ?? p.target));
+    if (typeof p === 'object') out.set(Number(p.target), { ip: '', port: Number(p.published ?? p.target) });
     else {
-      const parts = String(p).split(':');
+      const parts = interpolate(String(p), vars).split(':');
       const container = Number(parts[parts.length - 1].split('/')[0]);
-      out.set(container, Number(parts.length > 1 ? parts[parts.length - 2] : container));
+      out.set(container, { ip: parts.length > 2 ? parts[parts.length - 3] : '', port: Number(parts.length > 1 ? parts[parts.length - 2] : container) });
     }
   }
   return out;
@@ -109,6 +141,8 @@ describe('docker-compose.yml', () => {
   it('runs the same Temporal version for the server and the admin tools that set up its schema', () => {
     const version = (image: string | undefined) => image?.split(':')[1];
     expect(svc('temporal').image).toMatch(/^temporalio\/(server|auto-setup):/);
+    // The version `npm run cluster` builds from source and runs these files with.
+    expect(version(svc('temporal').image)).toBe(TEMPORAL_SERVER_VERSION);
     expect(version(svc('temporal-schema').image)).toBe(version(svc('temporal').image));
     expect(version(svc('temporal-setup').image)).toBe(version(svc('temporal').image));
   });
@@ -123,6 +157,15 @@ describe('docker-compose.yml', () => {
     expect(published(svc('temporal')).get(7233)).toBe(7233);
     expect(svc('temporal').healthcheck).toBeDefined();
     expect(svc('postgresql').healthcheck).toBeDefined();
+  });
+
+  it('configures the server with the variables `npm run cluster` runs it with', () => {
+    const ran = storeEnv({ host: 'h', port: 5432, user: 'u', password: 'p' }, 'f');
+    const e = env(svc('temporal'));
+    // POSTGRES_PORT: only for a database off 5432, the template's default.
+    for (const key of Object.keys(ran).filter((k) => k !== 'POSTGRES_PORT')) expect({ key, set: key in e }).toEqual({ key, set: true });
+    expect(e.DB).toBe(ran.DB);
+    expect(e.DB_PORT).toBe(ran.DB_PORT);
   });
 
   const temporalAddress = `temporal:${[...published(services.temporal ?? {}).keys()].find((p) => p === 7233) ?? 'unpublished'}`;
@@ -192,6 +235,119 @@ describe('docker-compose.yml', () => {
     const containerScript = [...argv(s.entrypoint), ...argv(s.command)].find((a) => a.endsWith('.sh'));
     expect(containerScript).toBeDefined();
     expect(hostFileFor(s, containerScript!)).toBe(path.join(ROOT, 'temporal-config', script));
+  });
+});
+
+describe('docker-compose.yml: exposure and secrets', () => {
+  const publishing = Object.entries(services).filter(([, s]) => (s.ports ?? []).length > 0);
+
+  it('publishes the frontend and the Web UI on 127.0.0.1 by default, and nothing else', () => {
+    expect(publishing.map(([name]) => name).sort()).toEqual(['temporal', 'temporal-ui']);
+    for (const [name, s] of publishing) {
+      for (const [port, on] of publishedOn(s, envExample)) expect({ name, port, ip: on.ip }).toEqual({ name, port, ip: '127.0.0.1' });
+      // Also with no .env at all.
+      for (const [port, on] of publishedOn(s, { DTF_POSTGRES_PASSWORD: 'x' })) expect({ name, port, ip: on.ip }).toEqual({ name, port, ip: '127.0.0.1' });
+    }
+  });
+
+  it('publishes them wider only when the env file says so (DTF_BIND_ADDRESS)', () => {
+    expect(publishedOn(svc('temporal'), { ...dotEnv, DTF_BIND_ADDRESS: '0.0.0.0' }).get(7233)).toEqual({ ip: '0.0.0.0', port: 7233 });
+  });
+
+  it('takes the PostgreSQL password from the env file, with no default: without it compose refuses to start', () => {
+    const raw = YAML.parse(read('docker-compose.yml')) as { services: Record<string, { environment?: Env }> };
+    const uses = [
+      ['postgresql', 'POSTGRES_PASSWORD'],
+      ['temporal-schema', 'SQL_PASSWORD'],
+      ['temporal', 'POSTGRES_PWD'],
+    ];
+    for (const [name, key] of uses) {
+      const value = raw.services[name].environment?.[key] ?? '';
+      expect({ name, key, value }).toEqual({ name, key, value: expect.stringMatching(/^\$\{DTF_POSTGRES_PASSWORD:\?[^}]+\}$/) });
+      expect(() => interpolate(value, {})).toThrow(/DTF_POSTGRES_PASSWORD/);
+      expect(interpolate(value)).toBe(dotEnv.DTF_POSTGRES_PASSWORD);
+    }
+    // No service carries a password of its own in the file.
+    for (const [name, s] of Object.entries(raw.services)) {
+      for (const [key, value] of Object.entries(s.environment ?? {})) {
+        if (/PASSWORD|PWD|SECRET|TOKEN|API_KEY/.test(key)) expect({ name, key, value: String(value) }).toEqual({ name, key, value: expect.stringMatching(/^\$\{[A-Z_]+:\?/) });
+      }
+    }
+  });
+
+  it('has an .env.example naming every variable the compose files read, with no secret filled in', () => {
+    const used = new Set([...composeVariables(read('docker-compose.yml')), ...composeVariables(read('docker-compose.tls.yml'))]);
+    for (const name of used) expect({ name, inExample: name in envExample }).toEqual({ name, inExample: true });
+    for (const [name, value] of Object.entries(envExample)) if (/PASSWORD|TOKEN|SECRET/.test(name)) expect({ name, value }).toEqual({ name, value: '' });
+    expect(envExample).toHaveProperty('DTF_POSTGRES_PASSWORD');
+    expect(envExample.DTF_BIND_ADDRESS).toBe('127.0.0.1');
+  });
+
+  it('keeps the real env file and certificates out of git and out of the image', () => {
+    const lines = (file: string) => read(file).split(/\r?\n/).map((l) => l.trim());
+    expect(lines('.gitignore')).toEqual(expect.arrayContaining(['.env', 'certs/']));
+    expect(lines('.dockerignore')).toEqual(expect.arrayContaining(['.env', 'certs']));
+  });
+});
+
+describe('docker-compose.tls.yml (mTLS, the settings `npm run cluster` runs with)', () => {
+  const over = tlsOverride.services;
+  const serverEnv = env(over.temporal ?? {});
+  const inContainer = (s: Service, file: string) => hostFileFor(s, file);
+
+  it('only adds to services the base file has', () => {
+    for (const name of Object.keys(over)) expect(Object.keys(services)).toContain(name);
+  });
+
+  it('sets on the server exactly the TLS variables the cluster run sets, with client certificates required', () => {
+    const tlsKeys = Object.keys(serverEnv).filter((k) => k.startsWith('TEMPORAL_TLS_'));
+    const ran = serverTlsEnv({ caCert: 'ca', serverCert: 'c', serverKey: 'k', serverName: 'n' });
+    expect(tlsKeys.sort()).toEqual(Object.keys(ran).sort());
+    expect(serverEnv.TEMPORAL_TLS_REQUIRE_CLIENT_AUTH).toBe('true');
+  });
+
+  it("mounts the certificates where the server's variables point, from the folder .env names", () => {
+    const s = { ...over.temporal, volumes: (over.temporal?.volumes ?? []).map((v) => (typeof v === 'string' ? interpolate(v) : v)) };
+    for (const key of ['TEMPORAL_TLS_SERVER_CA_CERT', 'TEMPORAL_TLS_SERVER_CERT', 'TEMPORAL_TLS_SERVER_KEY', 'TEMPORAL_TLS_FRONTEND_CERT', 'TEMPORAL_TLS_CLIENT1_CA_CERT']) {
+      expect({ key, host: inContainer(s, serverEnv[key]) }).toEqual({ key, host: expect.stringContaining(path.join(ROOT, 'certs')) });
+    }
+  });
+
+  it('gives every client (workers, set-up job) the variables dtf and the Temporal CLI read, for the name clients dial', () => {
+    const clientKeys = Object.keys(clientTlsEnv({ caCert: 'a', clientCert: 'b', clientKey: 'c', serverName: 'd' })).sort();
+    const dialled = temporalAddressHost();
+    for (const name of ['temporal-setup', ...WORKERS]) {
+      const e = env(over[name] ?? {});
+      expect({ name, keys: Object.keys(e).filter((k) => k.startsWith('TEMPORAL_TLS_')).sort() }).toEqual({ name, keys: clientKeys });
+      expect(e.TEMPORAL_TLS_SERVER_NAME).toBe(dialled);
+      const s = { ...over[name], volumes: (over[name]?.volumes ?? []).map((v) => (typeof v === 'string' ? interpolate(v) : v)) };
+      expect(inContainer(s, e.TEMPORAL_TLS_CLIENT_CERT_PATH)).toBe(path.join(ROOT, 'certs', 'client.pem'));
+    }
+    expect(serverEnv.TEMPORAL_TLS_FRONTEND_SERVER_NAME).toBe(dialled);
+    expect(env(over['temporal-ui'] ?? {}).TEMPORAL_TLS_CERT).toBeDefined();
+  });
+
+  function temporalAddressHost(): string {
+    return (env(svc('dtf-worker-cpu')).TEMPORAL_ADDRESS ?? '').split(':')[0];
+  }
+
+  const canMake = spawnSync('openssl', ['version']).status === 0;
+  (canMake ? it : it.skip)('temporal-config/make-certs.sh makes a CA, a server certificate for those names and a client certificate that verify', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dtf-certs-'));
+    try {
+      const r = spawnSync('sh', [path.join(ROOT, 'temporal-config', 'make-certs.sh'), dir, 'localhost', temporalAddressHost()], { encoding: 'utf8', env: { ...process.env, DTF_CERT_DAYS: '1' } });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(fs.readdirSync(dir).sort()).toEqual(['ca.pem', 'client.key', 'client.pem', 'server.key', 'server.pem']);
+      const text = (file: string, ...ext: string[]) => spawnSync('openssl', ['x509', '-in', path.join(dir, file), '-noout', '-ext', ext.join(',')], { encoding: 'utf8' }).stdout;
+      expect(text('server.pem', 'subjectAltName')).toMatch(new RegExp(`DNS:${temporalAddressHost()}\\b`));
+      expect(text('server.pem', 'extendedKeyUsage')).toMatch(/Server Authentication.*Client Authentication/);
+      expect(text('client.pem', 'extendedKeyUsage')).toMatch(/Client Authentication/);
+      expect(spawnSync('openssl', ['verify', '-CAfile', path.join(dir, 'ca.pem'), path.join(dir, 'server.pem'), path.join(dir, 'client.pem')]).status).toBe(0);
+      expect(fs.statSync(path.join(dir, 'client.key')).mode & 0o077).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -281,9 +437,20 @@ describe('Dockerfile', () => {
   const args = Object.fromEntries(lines.filter((l) => /^ARG\s/i.test(l)).map((l) => l.slice(4).trim().split('=')) as [string, string][]);
   const image = (from: string) => from.split(/\s+/)[0].replace(/\$\{?(\w+)\}?/, (_m, v: string) => args[v] ?? '');
 
-  it('builds in one stage and runs in another, both on node:20-bookworm-slim', () => {
+  it('builds in one stage and runs in another, both on one exact release of a supported Node LTS', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(image(instr(stage, 'FROM')[0])).toBe('node:20-bookworm-slim');
+    const images = new Set(stages.map((stage) => image(instr(stage, 'FROM')[0])));
+    expect(images.size).toBe(1);
+    const [ref] = images;
+    // node:<major>.<minor>.<patch>-<debian>-slim, optionally @sha256:<64 hex>.
+    const m = /^node:(\d+)\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/.exec(ref);
+    expect({ ref, pinned: !!m }).toEqual({ ref, pinned: true });
+    // LTS lines still supported (22: until 2027-04, 24: until 2028-04); 24 is the newest one better-sqlite3 12.9 supports.
+    expect(['22', '24']).toContain(m![1]);
+    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+    const sqlite = JSON.parse(read('node_modules/better-sqlite3/package.json')) as { version: string; engines: { node: string } };
+    expect(sqlite.version).toBe(pkg.dependencies['better-sqlite3']);
+    expect(sqlite.engines.node.split('||').map((r) => r.trim())).toContain(`${m![1]}.x`);
   });
 
   it('installs with npm ci (which builds) and then drops the dev dependencies', () => {
