@@ -19,8 +19,8 @@ const entries = parseCorpus(readFileSync(CORPUS_PATH, 'utf8'));
 const corpus = loadCorpus(join(__dirname, '..', '..'));
 
 /** Floors: what bench:classify measured when they were set, minus a margin. */
-const HELD_OUT_CATEGORY_FLOOR = 0.67;
-const HELD_OUT_KIND_FLOOR = 0.76;
+const HELD_OUT_CATEGORY_FLOOR = 0.7;
+const HELD_OUT_KIND_FLOOR = 0.79;
 const TRAINING_CATEGORY_FLOOR = 0.93;
 const TRAINING_KIND_FLOOR = 0.94;
 
