@@ -2,34 +2,38 @@
  * The classifier against the labelled corpus of real error messages: the original test/fixtures/error-corpus.jsonl
  * and the family files under test/fixtures/corpus/, each line an error copied from a public issue or Q&A thread,
  * labelled with the category and kind we expect. The held-out families (test/fixtures/corpus/holdout.json) never
- * trained the model nor shaped a rule; their floor is the figure bench:classify reports, minus a small margin.
+ * shaped a rule; their floor is for a model trained here without them (the shipped model is the final fit on the
+ * whole corpus, so it has seen them) and is the figure bench:classify reports, minus a small margin.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCorpus, type FamilyEntry } from '../../bench/corpus-files';
 import { ERROR_CATEGORIES } from '../../src/domain/categories';
-import { classifyFailure, parseCorpus, scoreCorpus } from '../../src/domain/classification';
+import { BUILT_IN_RULES, classifyFailure, parseCorpus, scoreCorpus, type LinearModel } from '../../src/domain/classification';
 import { MODEL_DATA } from '../../src/domain/classification/model-weights';
+import { featurise, trainModel } from '../../src/domain/classification/train';
+import { trainingExample } from '../../bench/train-classifier';
 
 const CORPUS_PATH = join(__dirname, '..', 'fixtures', 'error-corpus.jsonl');
 const entries = parseCorpus(readFileSync(CORPUS_PATH, 'utf8'));
 const corpus = loadCorpus(join(__dirname, '..', '..'));
 
 /** Floors: what bench:classify measured when they were set, minus a margin. */
-const HELD_OUT_CATEGORY_FLOOR = 0.67;
-const HELD_OUT_KIND_FLOOR = 0.76;
+const HELD_OUT_CATEGORY_FLOOR = 0.7;
+const HELD_OUT_KIND_FLOOR = 0.79;
 const TRAINING_CATEGORY_FLOOR = 0.93;
 const TRAINING_KIND_FLOOR = 0.94;
 
-function accuracy(list: readonly FamilyEntry[]): { category: number; kind: number } {
+function accuracy(list: readonly FamilyEntry[], model?: LinearModel): { category: number; kind: number } {
   let category = 0;
   let kind = 0;
   for (const e of list) {
-    const got = classifyFailure({
+    const observation = {
       message: e.message,
       ...(e.exit_code !== undefined ? { exitCode: e.exit_code } : {}),
       ...(e.signal !== undefined ? { signal: e.signal } : {}),
-    });
+    };
+    const got = model ? classifyFailure(observation, BUILT_IN_RULES, { model }) : classifyFailure(observation);
     if (got.category === e.category) category += 1;
     if (got.kind === e.kind) kind += 1;
   }
@@ -70,9 +74,10 @@ describe('family corpus and its held-out split', () => {
     for (const e of corpus.training) expect(corpus.heldOutFamilies.has(e.family)).toBe(false);
   });
 
-  it('the committed model was trained without the held-out families', () => {
-    expect([...MODEL_DATA.trainedOn.heldOutFamilies].sort()).toEqual([...corpus.heldOutFamilies].sort());
-    expect(MODEL_DATA.trainedOn.records).toBeGreaterThan(0);
+  it('the shipped model is the final fit, on the whole corpus (held-out families included)', () => {
+    expect(MODEL_DATA.trainedOn.heldOutFamilies).toEqual([]);
+    expect(MODEL_DATA.trainedOn.records).toBe(corpus.all.length);
+    expect(MODEL_DATA.trainedOn.families).toBe(new Set(corpus.all.map((e) => e.family)).size);
   });
 
   it('every record is sourced and labelled with a built-in category', () => {
@@ -82,12 +87,14 @@ describe('family corpus and its held-out split', () => {
     }
   });
 
-  it(`held-out families: category >= ${HELD_OUT_CATEGORY_FLOOR}, kind >= ${HELD_OUT_KIND_FLOOR}`, () => {
-    const a = accuracy(corpus.heldOut);
+  it(`held-out families, with a model trained without them: category >= ${HELD_OUT_CATEGORY_FLOOR}, kind >= ${HELD_OUT_KIND_FLOOR}`, () => {
+    // One fit on the training families (bench:classify also calibrates its threshold by cross-validation).
+    const model = trainModel(featurise(corpus.training.map(trainingExample)), {}, MODEL_DATA.threshold);
+    const a = accuracy(corpus.heldOut, model);
     console.log(`held out: ${corpus.heldOut.length} records, category ${a.category.toFixed(3)}, kind ${a.kind.toFixed(3)}`);
     expect(a.category).toBeGreaterThanOrEqual(HELD_OUT_CATEGORY_FLOOR);
     expect(a.kind).toBeGreaterThanOrEqual(HELD_OUT_KIND_FLOOR);
-  });
+  }, 180_000);
 
   it(`training families: category >= ${TRAINING_CATEGORY_FLOOR}, kind >= ${TRAINING_KIND_FLOOR}`, () => {
     const a = accuracy(corpus.training);

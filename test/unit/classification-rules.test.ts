@@ -24,6 +24,11 @@ const RULES_ONLY = { model: null } as const;
 
 /** One realistic observation per built-in rule; each must be decided by exactly that rule. */
 const SAMPLES: Record<string, FailureObservation> = {
+  'collective-stall': { message: 'W horovod/common/stall_inspector.cc:105] One or more tensors were submitted to be reduced by subset of ranks and are waiting for remainder of ranks for more than 60 seconds.' },
+  'launcher-not-enough-slots': { message: 'There are not enough slots available in the system to satisfy the 16 slots that were requested by the application: ./train' },
+  'jvm-main-class-not-found': { message: 'Error: Could not find or load main class com.example.Mian\nCaused by: java.lang.ClassNotFoundException: com.example.Mian' },
+  'framework-config-assertion': { message: 'AssertionError: world_size (6) should be divisible by pipeline_model_parallel_size (4)' },
+  'setting-advice': { message: 'ValueError: Cannot use offloading on this module. Either move the module to the CPU first or omit the device_id argument.' },
   'amdgpu-reset-or-hang': { message: 'amdgpu 0000:03:00.0: amdgpu: GPU reset begin!' },
   'device-op-unsupported': { message: "NotImplementedError: The operator 'aten::_fft_r2c' is not currently implemented for the MPS device." },
   'leftover-from-previous-run': { message: "fatal: Unable to create '/work/repo/.git/index.lock': File exists." },

@@ -8,6 +8,15 @@
 import { classifyFailure } from '../../src/domain/classification';
 
 const GENERIC: ReadonlyArray<readonly [string, string]> = [
+  ["TEST_CONFIGURATION_ERROR", "train.py: error: the following arguments are required: --deepspeed_config"],
+  ["TEST_CONFIGURATION_ERROR", "error: no test target named `integration` in default-run packages"],
+  ["TEST_CONFIGURATION_ERROR", "Finished in 0.00012 seconds (files took 0.1 seconds to load)\n0 examples, 0 failures"],
+  ["TEST_CONFIGURATION_ERROR", "AssertionError: Check batch related parameters. train_batch_size is not equal to micro_batch_per_gpu * gradient_acc_step * world_size 16 != 2 * 4 * 1"],
+  ["TEST_CONFIGURATION_ERROR", "RuntimeError: feature_pre_filter cannot be changed after the Dataset is built. You need to set feature_pre_filter=false when constructing it."],
+  ["TEST_CONFIGURATION_ERROR", "Exception in thread \"main\" java.lang.NoClassDefFoundError: app/Main\nCould not find the main class: app.Main. Program will exit."],
+  ["TEST_CONFIGURATION_ERROR", "AssertionError: num_attention_heads (12) must be divisible by tensor_model_parallel_size (5)"],
+  ["RESOURCE_ALLOCATION_ERROR", "There are not enough slots available in the system to satisfy the 8 slots that were requested by the application"],
+  ["NETWORK_TIMEOUT_ERROR", "Stalled ranks:\n0: [allreduce.grad_3, allreduce.grad_4]"],
   ["TEST_CONFIGURATION_ERROR", "rpc error: code = PermissionDenied desc = the caller does not have permission"],
   ["TEST_CONFIGURATION_ERROR", "grpc._channel._InactiveRpcError: <_InactiveRpcError of RPC that terminated with: status = StatusCode.UNAUTHENTICATED details = \"Request had invalid authentication credentials\">"],
   ["TEST_CONFIGURATION_ERROR", "rpc error: code = FailedPrecondition desc = cluster is not ready"],

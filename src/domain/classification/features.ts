@@ -130,6 +130,12 @@ function hash(text: string): number {
 }
 
 const TOKEN = /[A-Za-z_][A-Za-z0-9_]*|\d+/g;
+
+/**
+ * Function words that say nothing about a failure: no unigram of their own (they stay inside bigrams, where "not
+ * found" or "out of" mean something). Chosen by cross-validation by family (bench/classify-cv.ts).
+ */
+const STOP_WORDS: ReadonlySet<string> = new Set(['the', 'a', 'an', 'of', 'to', 'in', 'is', 'on', 'for', 'at', 'by', 'and', 'or', 'be', 'was', 'it', 'this', 'that', 'with', 'as', 'from', 'are', 'not']);
 const CAMEL_PART = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+/g;
 
 /**
@@ -189,7 +195,7 @@ export function featureIndices(input: ModelInput): number[] {
         }
       }
     }
-    add(`w:${word}`);
+    if (!STOP_WORDS.has(word)) add(`w:${word}`);
     if (previous !== word) add(`b:${previous} ${word}`);
     previous = word;
   }

@@ -477,6 +477,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'Any *OutOfMemoryError / OOM / "failed to allocate" from any runtime or library (XPU, HIP, TensorRT, ONNX Runtime, Ray, Redis, JVM).',
   },
   {
+    name: 'launcher-not-enough-slots',
+    category: C.ALLOC,
+    pattern: /not enough slots available in the system|not enough (?:free )?slots to satisfy|requested more (?:slots|processes) than (?:are )?available/,
+    description: 'The launcher (mpirun and the like) has fewer slots than the job asks for.',
+  },
+  {
     name: 'scheduler-insufficient-resources',
     category: C.ALLOC,
     pattern:
@@ -697,6 +703,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'A service throttles or is busy (AWS Throttling/SlowDown, GCP rateLimitExceeded, Azure ServerBusy, database connection slots, HTTP 503).',
   },
   {
+    name: 'collective-stall',
+    category: C.TIMEOUT,
+    pattern: /waiting for (?:the )?remainder of ranks|\b[Ss]talled ranks:|ranks? (?:have|has) not (?:yet )?(?:joined|submitted|reached)\b/,
+    description: 'A collective waits on ranks that never join (Horovod stall inspector and the like): a timeout, the peers are late.',
+  },
+  {
     name: 'nccl-watchdog-timeout',
     category: C.TIMEOUT,
     pattern: /Watchdog caught collective operation timeout|watchdog got stuck|collective operation timeout|NCCL[^\n]{0,60}timed out/i,
@@ -879,6 +891,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     category: C.CLEANUP,
     pattern: /(?:cannot|can't|could not|couldn't|unable to|failed to) (?:remove|delete|clean ?up|unmount|umount|release|destroy|unlink|rmdir)\b|Device or resource busy|resource busy or locked|\bEBUSY\b|stale (?:lock|pid)|lock file[^\n]{0,60}(?:exists|held|stale)|still mounted|failed to destroy process group/i,
     description: 'Any failure to remove, unmount or release what a run used (EBUSY, stale locks), not recognised above.',
+  },
+  {
+    name: 'jvm-main-class-not-found',
+    category: C.CONFIGURATION,
+    pattern: /Could not find or load main class|Could not find the main class|no main manifest attribute/,
+    description: 'The JVM launcher was given a main class or jar entry point that is not there: the command is wrong.',
   },
   {
     name: 'test-file-not-loadable',
@@ -1069,14 +1087,14 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'no-tests-collected',
     category: C.CONFIGURATION,
     pattern:
-      /No tests? (?:(?:were |was )?found|were executed|is available|to run|ran)\b|No examples found|\bno tests ran\b|collected 0 items|testMatch: |--passWithNoTests|No tests matching|\(Not Run\)|no test files|no test specified|0 tests? (?:collected|executed|run)/i,
+      /No tests? (?:(?:were |was )?found|were executed|is available|to run|ran)\b|No examples found|\bno tests ran\b|collected 0 items|testMatch: |--passWithNoTests|No tests matching|\(Not Run\)|no test files|no test specified|0 tests? (?:collected|executed|run)|\b0 examples, 0 failures\b|no test target named/i,
     description: 'The runner found no test to run (pattern selected nothing, wrong path, missing discoverer).',
   },
   {
     name: 'cli-argument-error',
     category: C.CONFIGURATION,
     pattern:
-      /unexpected argument '[^'\n]{1,80}' found|flag provided but not defined|the following required arguments were not provided|\b[Mm]issing required (?:argument|option|flag|parameter|field|property|key|configuration|input|setting)s?\b|required (?:option|argument|flag|parameter)s? [`'"]?-{0,2}[\w.-]+[`'"]? (?:not specified|is missing|was not (?:provided|specified|given)|not provided)|\bunrecognized (?:option|argument|subcommand|command-line option|arguments?)\b|\bunknown (?:command|subcommand|flag|argument)s?\b[^\n]{0,10}["'`-]|\binvalid (?:option|flag|switch)\b|\bno such option\b|Usage Error|\bUsageError\b/,
+      /unexpected argument '[^'\n]{1,80}' found|flag provided but not defined|the following required arguments were not provided|the following arguments are required:|\b[Mm]issing required (?:argument|option|flag|parameter|field|property|key|configuration|input|setting)s?\b|required (?:option|argument|flag|parameter)s? [`'"]?-{0,2}[\w.-]+[`'"]? (?:not specified|is missing|was not (?:provided|specified|given)|not provided)|\bunrecognized (?:option|argument|subcommand|command-line option|arguments?)\b|\bunknown (?:command|subcommand|flag|argument)s?\b[^\n]{0,10}["'`-]|\binvalid (?:option|flag|switch)\b|\bno such option\b|Usage Error|\bUsageError\b/,
     description: 'The command line is wrong: an unknown or missing option or argument, in any CLI framework.',
   },
   {
@@ -1124,6 +1142,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     category: C.EXECUTION,
     pattern: /^[ \t]*FAILED \S+::\S+|^E[ \t]+(?:assert\b|AssertionError\b)/m,
     description: 'pytest reported failed assertions.',
+  },
+  {
+    name: 'framework-config-assertion',
+    category: C.CONFIGURATION,
+    pattern: /AssertionError:?[ \t]*(?:Check [^\n]{0,40}parameters|[^\n]{0,160}\b(?:must be divisible|should be divisible|is not divisible|divisible by)\b|[^\n]{0,80}\b(?:batch_size|world_size|micro_batch\w*|tensor_model_parallel\w*|pipeline_model_parallel\w*|num_attention_heads|hidden_size)\b[^\n]{0,80}(?:must|should|!=|==|is not equal))/,
+    description: 'A framework asserts on its own settings (batch sizes, parallel sizes, divisibility): the run is configured wrongly, not a test check.',
   },
   {
     name: 'assertion-error',
@@ -1176,6 +1200,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
 
   // ── Nothing recognisable in the text: the exit code or signal is all the evidence there is. ──
   // ── Generic evidence: exception names by their parts, in any language, when nothing above named the case. ──
+  {
+    name: 'setting-advice',
+    category: C.CONFIGURATION,
+    pattern: /\b(?:You need to set|you can set [\w.`]+|Please set (?!up\b)|Make sure to (?:not |set |pass |use |call )|Either [^\n]{0,100}\bor (?:omit|set|pass|remove|disable|enable)\b|[Tt]ry (?:increasing|decreasing|setting|reducing) `)/,
+    description: 'The message tells the user which setting to change: the run is configured wrongly.',
+  },
   {
     name: 'exception-name-permission',
     category: C.CONFIGURATION,
