@@ -241,8 +241,8 @@ describe('docker-compose.yml', () => {
 describe('docker-compose.yml: exposure and secrets', () => {
   const publishing = Object.entries(services).filter(([, s]) => (s.ports ?? []).length > 0);
 
-  it('publishes the frontend and the Web UI on 127.0.0.1 by default, and nothing else', () => {
-    expect(publishing.map(([name]) => name).sort()).toEqual(['temporal', 'temporal-ui']);
+  it('publishes the frontend and the Web UI (and, in the monitoring profile, Prometheus and Grafana) on 127.0.0.1 by default, and nothing else', () => {
+    expect(publishing.map(([name]) => name).sort()).toEqual(['grafana', 'prometheus', 'temporal', 'temporal-ui']);
     for (const [name, s] of publishing) {
       for (const [port, on] of publishedOn(s, envExample)) expect({ name, port, ip: on.ip }).toEqual({ name, port, ip: '127.0.0.1' });
       // Also with no .env at all.
