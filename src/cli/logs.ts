@@ -48,7 +48,7 @@ export async function showLogs(client: Client, id: string, opts: LogsOptions): P
       note(`-- task ${id} ended: ${dtfStatus}`);
       return dtfStatus;
     }
-    const live = attemptOf(client, desc);
+    const live = await attemptOf(client, desc);
     if (live?.output && live.attempt !== undefined) {
       if (live.attempt !== attempt) {
         note(`-- attempt ${live.attempt}${live.hostId ? ` on ${live.hostId}` : ''}`);

@@ -3,6 +3,7 @@
  * workflow's input (its spec), and the running attempt's heartbeat. Each read is one call; nothing here loops.
  */
 import { Client, WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
+import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
 import { createControlActivities } from '../activities/control';
 import type { AttemptHeartbeat, TaskProgress, TestTaskInput, TestTaskResult } from '../domain/task-result';
@@ -27,17 +28,27 @@ export async function describeTask(client: Client, id: string) {
 
 type Described = Awaited<ReturnType<WorkflowHandle['describe']>>;
 
-/** The task's attempt in flight, from its pending activity and the details of its last heartbeat. */
-export function attemptOf(client: Client, desc: Described): AttemptView | undefined {
+/**
+ * The pending attempt (`runTestTask`) and the details of its last heartbeat, decoded through the client's whole data
+ * converter: with the payload codec on, heartbeat details are encrypted like every payload.
+ */
+export async function runningAttemptHeartbeat(client: Client, desc: Described) {
   const pending = desc.raw.pendingActivities?.find((a) => a.activityType?.name === 'runTestTask');
   if (!pending) return undefined;
-  const payload = pending.heartbeatDetails?.payloads?.[0];
   let beat: AttemptHeartbeat | undefined;
   try {
-    beat = payload ? (client.options.loadedDataConverter.payloadConverter.fromPayload(payload) as AttemptHeartbeat) : undefined;
+    beat = (await decodeOptionalSinglePayload<AttemptHeartbeat>(client.options.loadedDataConverter, pending.heartbeatDetails?.payloads?.[0])) ?? undefined;
   } catch {
     beat = undefined; // an undecodable heartbeat only costs the live view
   }
+  return { pending, beat };
+}
+
+/** The task's attempt in flight, from its pending activity and the details of its last heartbeat. */
+export async function attemptOf(client: Client, desc: Described): Promise<AttemptView | undefined> {
+  const running = await runningAttemptHeartbeat(client, desc);
+  if (!running) return undefined;
+  const { pending, beat } = running;
   const state =
     pending.state === PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
       ? 'cancel-requested'
@@ -97,7 +108,7 @@ export async function readStatusView(client: Client, id: string): Promise<Status
     return view;
   }
   view.progress = (await handle.query(progressQuery).catch(() => undefined)) as TaskProgress | undefined;
-  view.attempt = attemptOf(client, desc);
+  view.attempt = await attemptOf(client, desc);
   view.pendingActivities = desc.raw.pendingActivities?.map((a) => ({ activity: a.activityType?.name, worker: a.lastWorkerIdentity, state: a.state }));
   const queue = view.progress?.placement?.queue;
   if (queue && view.attempt?.state === 'scheduled') {

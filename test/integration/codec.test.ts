@@ -16,6 +16,7 @@ import { connectClient } from '../../src/config/connection';
 import { freePort } from '../../src/server/dev-server';
 import { DTF_BIN, LocalFleet, WorkerProcess } from '../../src/server/local-fleet';
 import { findOrInstallTemporalCli } from '../../src/server/temporal-cli';
+import { attemptOf } from '../../src/cli/task-view';
 import { FLEET_WATCH_WORKFLOW_ID } from '../../src/workflows/fleet-watch';
 import { spec, startTestFleet, testAddress } from '../helpers';
 
@@ -139,6 +140,20 @@ describe('encrypted payloads (AES-256-GCM codec)', () => {
     let count = 0;
     for await (const wf of listed) count += wf.workflowId === workflowId ? 1 : 0;
     expect(count).toBe(1);
+  });
+
+  it('the live view of a running attempt (dtf logs, dtf status) decodes its encrypted heartbeat', async () => {
+    const [handle] = await startTasks(client, [spec({ name: 'codec-live', command: ['sh', '-c', `echo ${marker}-live; sleep 4`] })], newBatchId());
+    started.push(handle.workflowId);
+    let live: Awaited<ReturnType<typeof attemptOf>>;
+    const deadline = Date.now() + 20_000;
+    while (!(live?.output?.lines ?? []).some((l) => l.includes(`${marker}-live`))) {
+      if (Date.now() > deadline) throw new Error(`no decoded live line; last view: ${JSON.stringify(live)}`);
+      await new Promise((r) => setTimeout(r, 250));
+      live = await attemptOf(client, await handle.describe());
+    }
+    expect(live!.hostId).toBe(HOST);
+    expect((await settledResult(handle, 250)).status).toBe('passed');
   });
 
   it('a failing task: its error message and output are encrypted too (failure attributes go through the codec)', async () => {
