@@ -76,7 +76,8 @@ async function specOf(client: Client, desc: Described): Promise<StatusView['spec
       maximumPageSize: 1,
     });
     const payload = res.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-    const input = payload ? (client.options.loadedDataConverter.payloadConverter.fromPayload(payload) as TestTaskInput) : undefined;
+    // Through the whole data converter: with the payload codec on, the input is encrypted.
+    const input = (await decodeOptionalSinglePayload<TestTaskInput>(client.options.loadedDataConverter, payload)) ?? undefined;
     const spec = input?.resume?.spec ?? input?.spec;
     return spec ? { name: spec.name, hardware: spec.hardware, host: spec.host } : undefined;
   } catch {

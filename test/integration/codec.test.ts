@@ -224,6 +224,8 @@ describe('encrypted payloads (AES-256-GCM codec)', () => {
     const withKey = await dtf(['--codec-key-file', keyFile, 'status', passedId, '--json'], envWithout());
     expect(withKey.code).toBe(0);
     expect(JSON.parse(withKey.stdout).result.outputTail).toContain(marker);
+    // The spec the page shows comes from the (encrypted) workflow input.
+    expect(JSON.parse(withKey.stdout).spec).toMatchObject({ name: 'codec-pass', hardware: { class: 'cpu' } });
   });
 
   it('rotation: after the current key becomes B, new payloads use B and the history written under A still decodes', async () => {
