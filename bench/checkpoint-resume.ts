@@ -6,16 +6,17 @@
  * Real server (its own dev server on a free port), real worker processes. Last line is JSON.
  * Usage: node dist/bench/checkpoint-resume.js [--runs N] [--blob-bytes N]
  */
-import { defaultPayloadConverter } from '@temporalio/common';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { newBatchId, startTasks } from '../src/cli/submit';
+import { runningAttemptHeartbeat } from '../src/cli/task-view';
 import type { AttemptHeartbeat, TestTaskResult } from '../src/domain/task-result';
 import { TestTaskSpec } from '../src/domain/task-spec';
 import { freePort } from '../src/server/dev-server';
 import { LocalFleet, WorkerProcess, startLocalFleet } from '../src/server/local-fleet';
 import { REPO_ROOT } from '../src/server/temporal-cli';
+import { readStartedLog } from './checkpointed-count';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,14 +24,6 @@ const arg = (name: string) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (m: string) => console.log(`[checkpoint-resume] ${m}`);
-
-interface Start {
-  at: number;
-  from: number;
-  restored: boolean;
-  seq: number;
-  host: string;
-}
 
 async function oneRun(fleet: LocalFleet, root: string, run: string, blobBytes: number): Promise<{ ms: number; seq: number; bytes: number; inline: boolean }> {
   const startedLog = path.join(root, `${run}.jsonl`);
@@ -40,14 +33,13 @@ async function oneRun(fleet: LocalFleet, root: string, run: string, blobBytes: n
     command: [process.execPath, script, '--to', '24', '--step-ms', '300', '--started-log', startedLog, '--blob-bytes', String(blobBytes)],
   });
   const [handle] = await startTasks(fleet.client, [spec], newBatchId());
-  const starts = (): Start[] => (fs.existsSync(startedLog) ? fs.readFileSync(startedLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Start) : []);
+  const starts = () => readStartedLog(startedLog);
   let beat: AttemptHeartbeat | undefined;
   const deadline = Date.now() + 60_000;
   while (!((beat?.carry?.checkpoint?.seq ?? 0) >= 2)) {
     if (Date.now() > deadline) throw new Error(`${run}: no second checkpoint in the heartbeat details`);
     await sleep(100);
-    const p = (await handle.describe()).raw.pendingActivities?.find((a) => a.activityType?.name === 'runTestTask')?.heartbeatDetails?.payloads?.[0];
-    beat = p ? (defaultPayloadConverter.fromPayload(p) as AttemptHeartbeat) : undefined;
+    beat = (await runningAttemptHeartbeat(fleet.client, await handle.describe()))?.beat;
   }
   const checkpoint = beat!.carry!.checkpoint!;
   const victim = fleet.workers.find((w) => w.spec.hostId === starts()[0].host) as WorkerProcess;

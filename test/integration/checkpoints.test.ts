@@ -7,8 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { commandsRunningUnder } from '../../src/activities/saga';
+import { runningAttemptHeartbeat } from '../../src/cli/task-view';
+import { readStartedLog } from '../../bench/checkpointed-count';
 import type { AttemptHeartbeat, TestTaskResult } from '../../src/domain/task-result';
 import { LocalFleet, WorkerSpec } from '../../src/server/local-fleet';
 import { reassignUpdate } from '../../src/workflows/messages';
@@ -31,15 +32,7 @@ afterAll(async () => {
   await fleet?.stop();
 });
 
-interface Start {
-  at: number;
-  from: number;
-  restored: boolean;
-  seq: number;
-  host: string;
-  attempt: number;
-}
-const starts = (file: string): Start[] => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Start) : []);
+const starts = readStartedLog;
 
 test('a command killed with its worker resumes on the other host from its last checkpoint; both attempts\' artifacts are kept', async () => {
   const startedLog = path.join(root, 'starts.jsonl');
@@ -54,8 +47,7 @@ test('a command killed with its worker resumes on the other host from its last c
   while (!((beat?.carry?.checkpoint?.seq ?? 0) >= 3)) {
     if (Date.now() > deadline) throw new Error(`no third checkpoint in the heartbeat details; last: ${JSON.stringify(beat)}`);
     await new Promise((r) => setTimeout(r, 250));
-    const details = (await handle.describe()).raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
-    beat = details ? (defaultPayloadConverter.fromPayload(details) as AttemptHeartbeat) : undefined;
+    beat = (await runningAttemptHeartbeat(fleet.client, await handle.describe()))?.beat;
   }
   const [first] = starts(startedLog);
   expect(first).toMatchObject({ from: 0, restored: false, seq: 0, attempt: 1 });
