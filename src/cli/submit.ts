@@ -79,7 +79,7 @@ export async function startTasks(
       return client.workflow.start<typeof testTaskWorkflow>('testTaskWorkflow', {
         taskQueue: WORKFLOW_TASK_QUEUE,
         workflowId: workflowIdFor(spec, batchId),
-        args: [{ spec, batchId } satisfies TestTaskInput],
+        args: [{ spec, batchId, ...(queue ? { startAttributes: true as const } : {}) } satisfies TestTaskInput],
         typedSearchAttributes: [
           { key: DtfStatus, value: 'queued' },
           { key: DtfHardwareClass, value: spec.hardware.class },

@@ -2,7 +2,7 @@
  * Placement: which queue a task goes to first, and where it goes after its in-place retries are over.
  * Pure functions over plain data; the workflow supplies host discovery results when a decision asks for them.
  */
-import { HOST_ATTRIBUTED_CATEGORIES, ErrorKind } from './categories';
+import { HOST_ATTRIBUTED_CATEGORIES, ErrorKind } from './category-table';
 import {
   CPU_TASK_QUEUE,
   GPU_MEMORY_TIERS_GB,
@@ -12,9 +12,9 @@ import {
   hostQueue,
   tierAbove,
   tierFor,
-} from './hardware';
-import { CategoryPolicy } from './policies';
-import { TestTaskSpec } from './task-spec';
+} from './queues';
+import type { CategoryPolicy } from './policies';
+import type { TestTaskSpec } from './task-spec';
 
 export interface Placement {
   hwClass: HardwareClass;

@@ -16,6 +16,12 @@ export interface TestTaskInput {
   resume?: TaskState;
   /** History events after which the task continues as new (default DEFAULT_HISTORY_LIMIT; tests set fewer). */
   historyLimit?: number;
+  /**
+   * Set by `dtf submit`: the start carries the task's initial search attributes, so the workflow does not write them
+   * again. Said in the input rather than learnt from a patch: a patch marker comes with its own search-attribute
+   * write (TemporalChangeVersion), the very visibility write this saves.
+   */
+  startAttributes?: true;
 }
 
 /** What the activity returns when the command exits 0. */

@@ -6,7 +6,8 @@ import type { ArtifactRecord, CheckpointRef, SkippedArtifact } from './artifacts
 import type { ErrorKind } from './categories';
 import type { HardwareClass } from './hardware';
 import { FailureFacts, Placement, PlacementState } from './placement';
-import { CategoryPolicy, InPlaceDecision, inPlaceDecision } from './policies';
+import type { CategoryPolicy } from './policies';
+import { InPlaceDecision, inPlaceDecision } from './policy-table';
 import type { TaskStatus } from './search-attributes';
 import type { RecoveryLogEntry, TestTaskResult } from './task-result';
 import type { TestTaskSpec } from './task-spec';

@@ -25,16 +25,16 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
-import { DEFAULT_KIND, ErrorKind } from '../domain/categories';
+import { DEFAULT_KIND, ErrorKind } from '../domain/category-table';
 import { FailureFacts, Placement, RecoveryStep, classQueueOf, decideRecovery, fallbackStep, hostPlacement, initialPlacement, parseReassignTarget, pickHost } from '../domain/placement';
-import { policyFor } from '../domain/policies';
+import { policyFor } from '../domain/policy-table';
 import { DtfErrorCategory, DtfHardwareClass, DtfHost, DtfParkedAt, DtfQueue, DtfStatus, TaskStatus } from '../domain/search-attributes';
 import { DEFAULT_HISTORY_LIMIT, TaskState, attemptSummary, canMove, current, currentDetailsOf, initialTaskState, placementState, placementsUsed, reportFailureEffect, retryDecision } from '../domain/task-state';
-import { TestTaskSpec, formatZodIssues } from '../domain/task-spec';
 import type { AttemptHeartbeat, CompensationRecord, FailureMeta, RecoveryLogEntry, TestTaskInput, TestTaskResult } from '../domain/task-result';
-import { taskRecordFromResult } from '../domain/task-record';
-import { mergeAttempts } from '../domain/test-results';
-import { AttemptCarry, absorbCarry, describeCheckpoint } from '../domain/artifacts';
+import { AttemptCarry, absorbCarry, describeCheckpoint } from '../domain/carry';
+import type * as TaskSpecModule from '../domain/task-spec';
+import type * as TaskRecordModule from '../domain/task-record';
+import type * as TestResultsModule from '../domain/test-results';
 import type { ControlActivities } from '../activities/control';
 import type { ResultsActivities } from '../activities/results';
 import type { TaskActivities } from '../activities/task';
@@ -51,6 +51,15 @@ import {
   redriveUpdate,
   reportFailureSignal,
 } from './messages';
+
+/**
+ * Modules that build zod schemas as they load, required on first use. Every workflow run evaluates its own copy of
+ * the modules it imports, and building those schemas cost each task more than the rest of its workflow code did; a
+ * task that passes on its first attempt needs none of them. Deterministic: the code is in the bundle all the same.
+ */
+const taskSpecModule = (): typeof TaskSpecModule => require('../domain/task-spec');
+const taskRecordModule = (): typeof TaskRecordModule => require('../domain/task-record');
+const testResultsModule = (): typeof TestResultsModule => require('../domain/test-results');
 
 /** Heartbeats every second; three missed ones mean the worker is gone (detection in seconds, not minutes). */
 export const HEARTBEAT_TIMEOUT_MS = 3_000;
@@ -76,7 +85,10 @@ export const FIND_HOST_PATIENCE_PATCH = 'find-host-patience';
 /** Extra looks for a live host, and the pause between them, before recovery gives up on a class (~10 s). */
 const FIND_HOST_LOOKS = 4;
 const FIND_HOST_LOOK_MS = 2_500;
-/** Histories from before this patch upsert the search attributes the start already set; new runs skip that write. */
+/**
+ * Histories from before this patch upsert the search attributes the start already set; later runs skip that write.
+ * Runs whose input says `startAttributes` skip it without asking the patch (no marker, no TemporalChangeVersion write).
+ */
 export const SKIP_INITIAL_UPSERT_PATCH = 'skip-initial-upsert';
 /** Histories from before the results store have no such write: they replay without it. */
 export const RESULTS_STORE_PATCH = 'results-store';
@@ -217,7 +229,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
   setHandler(
     redriveUpdate,
     (req: RedriveRequest) => {
-      if (req.spec !== undefined) state.spec = TestTaskSpec.parse(req.spec); // validated already; parse applies defaults
+      if (req.spec !== undefined) state.spec = taskSpecModule().TestTaskSpec.parse(req.spec); // validated already; parse applies defaults
       operatorDecision = { redrive: true, reason: req.reason ?? 'operator redrive' };
       return { workflowId, redrivenWithNewSpec: req.spec !== undefined };
     },
@@ -225,6 +237,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       validator: (req: RedriveRequest) => {
         if (state.status !== 'dead_lettered' || operatorDecision) throw new Error(`redrive: the task is ${state.status}, not dead-lettered`);
         if (req?.spec === undefined) return;
+        const { TestTaskSpec, formatZodIssues } = taskSpecModule();
         const parsed = TestTaskSpec.safeParse(req.spec);
         if (!parsed.success) throw new Error(`redrive: invalid spec\n${formatZodIssues(parsed.error).join('\n')}`);
         if (parsed.data.name !== state.spec.name) throw new Error(`redrive: spec name "${parsed.data.name}" differs from the task's "${state.spec.name}"`);
@@ -331,7 +344,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
       // `dtf submit` starts the workflow with these search attributes already; a redrive or an older client may not.
       const started = workflowInfo().typedSearchAttributes;
       const alreadySet = state.placements.length === 1 && started.get(DtfStatus) === 'queued' && started.get(DtfQueue) === init.placement.queue;
-      if (!(alreadySet && patched(SKIP_INITIAL_UPSERT_PATCH))) setStatus('queued');
+      if (!(alreadySet && (input.startAttributes === true || patched(SKIP_INITIAL_UPSERT_PATCH)))) setStatus('queued');
       else state.status = 'queued';
     }
     for (;;) {
@@ -533,7 +546,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
   /** Writes the task's record to the results store; the outcome stays in Temporal whatever happens to the write. */
   async function recordResult(result: TestTaskResult): Promise<void> {
     if (!patched(RESULTS_STORE_PATCH)) return;
-    const record = taskRecordFromResult(result, {
+    const record = taskRecordModule().taskRecordFromResult(result, {
       batchId: state.batchId,
       labels: state.spec.labels,
       startedAt: new Date(state.startedAtMs).toISOString(),
@@ -656,7 +669,7 @@ export async function testTaskWorkflow(input: TestTaskInput): Promise<TestTaskRe
     const hostId = fields.hostId ?? state.currentHost;
     setStatus(final, { host: hostId, category: fields.category });
     const placement = current(state);
-    const tests = state.testRuns?.length ? mergeAttempts(state.testRuns, { quarantine: state.spec.quarantinedTests }) : undefined;
+    const tests = state.testRuns?.length ? testResultsModule().mergeAttempts(state.testRuns, { quarantine: state.spec.quarantinedTests }) : undefined;
     return {
       name: state.spec.name,
       workflowId,
