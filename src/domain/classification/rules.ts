@@ -289,8 +289,8 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'accelerator-runtime-cannot-start',
     category: C.HW_AVAILABILITY,
-    pattern: /HSA_STATUS_ERROR_OUT_OF_RESOURCES|open(?:at)?\([^\n]{0,30}\/dev\/kfd[^\n]{0,40}(?:ENOMEM|EACCES|ENOENT|EPERM)|No ba16c7433 device found|Unable to find driver in registry given worker|TPU initialization failed|Failed to get TPU metadata/,
-    description: 'The accelerator runtime cannot start on this host (HSA cannot open /dev/kfd, no TPU chip or driver): no usable device here.',
+    pattern: /No ba16c7433 device found|Unable to find driver in registry given worker|TPU initialization failed|Failed to get TPU metadata/,
+    description: 'The accelerator runtime cannot start on this host (no TPU chip or TPU driver): no usable device here.',
   },
   {
     name: 'build-lacks-gpu-arch',
@@ -498,8 +498,8 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'walltime-limit-exceeded',
     category: C.ALLOC,
     kind: 'resource',
-    pattern: /CANCELLED AT \S+ DUE TO TIME LIMIT|DUE TO TIME LIMIT|job killed: walltime \d+ exceeded limit|exceeded (?:its )?wall ?clock(?: time)? limit|due to wall clock limit|TERM_RUNLIMIT|walltime exceeded/i,
-    description: 'The batch scheduler killed the job at its walltime (Slurm TIME LIMIT, PBS/Moab walltime, HTCondor wall clock): it needs a longer allocation.',
+    pattern: /job killed: walltime \d+ exceeded limit|exceeded (?:its )?wall ?clock(?: time)? limit|due to wall clock limit|TERM_RUNLIMIT|walltime exceeded/i,
+    description: 'The batch scheduler killed the job at its walltime (PBS/Moab walltime, LSF run limit, HTCondor wall clock): it needs a longer allocation.',
   },
   {
     name: 'launcher-not-enough-slots',
@@ -523,7 +523,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'scheduler-no-eligible-node',
     category: C.HW_AVAILABILITY,
-    pattern: /\b\d+\/\d+ nodes are available: |node\(s\) had (?:untolerated )?taints?\b|node\(s\) (?:didn't match|were unschedulable)|PodToleratesNodeTaints|All nodes of label [^\n]{0,80} are offline|There are no nodes with the label|waiting for pod running: timed out|timed out waiting for pod to start|[Tt]he pod did not start (?:on time|in \d+)|InstanceLimitExceeded|Your quota allows for 0 more|\w+_node_fail\b/,
+    pattern: /\b\d+\/\d+ nodes are available: |node\(s\) had (?:untolerated )?taints?\b|node\(s\) (?:didn't match|were unschedulable)|PodToleratesNodeTaints|All nodes of label [^\n]{0,80} are offline|There are no nodes with the label|waiting for pod running: timed out|timed out waiting for pod to start|[Tt]he pod did not start (?:on time|in \d+)|InstanceLimitExceeded|Your quota allows for 0 more/,
     description: 'No node can take the job now (taints, selectors, cordoned or failed nodes, pod never scheduled, no instance quota): another pool or later.',
   },
   {
@@ -657,7 +657,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'killed-by-sigkill',
     category: C.CRASH,
     kind: 'resource',
-    pattern: /(?:failed|killed|terminated|exited|interrupted) (?:with|by|on) signal[ :"']{0,3}(?:9\b|SIGKILL|KILL\b|Killed\b)|(?:exit ?code|return ?code|exit status)[:= ]{1,3}-9\b|code=killed, status=9\/KILL|WTERMSIG 9\b/i,
+    pattern: /(?:failed|killed|terminated|exited|interrupted) (?:with|by|on) signal[ :"']{0,3}(?:9\b|SIGKILL|KILL\b|Killed\b)|(?:exit ?code|return ?code|exit status)[:= ]{1,3}-9\b|code=killed, status=9\/KILL/i,
     description: 'SIGKILL named in the output (OOM killer or a supervisor): another host may succeed.',
   },
   {
@@ -702,7 +702,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'port-still-bound',
     category: C.CLEANUP,
-    pattern: /[Aa]ddress already in use|\bAddress in use\b|errno:? 98\b|\[Errno 98\]|\bEADDRINUSE\b|port is already allocated|bind: address already in use/,
+    pattern: /[Aa]ddress already in use|\bAddress in use\b|\[Errno 98\]|\bEADDRINUSE\b|port is already allocated|bind: address already in use/,
     description: 'The port is still bound by a previous or concurrent run on this host (EADDRINUSE): free it or pick another.',
   },
   {
@@ -722,12 +722,6 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     category: C.TIMEOUT,
     pattern: /didn't output anything for \d+ minutes|exceeded the maximum execution time|execution took longer than|Too long with no output|No output has been received in the last|There was a timeout in the fork|has timed out after \d+ minutes/,
     description: 'The CI runner stopped the job at its time or no-output limit: a command timeout.',
-  },
-  {
-    name: 'dask-comm-closed',
-    category: C.DISCONNECTION,
-    pattern: /CommClosedError|ConnectionPool (?:closing|\.gather|\.scatter)|distributed\.comm\.core/,
-    description: 'A Dask client, scheduler or worker lost its comm to the cluster (stream closed): a worker disconnection.',
   },
   {
     name: 'proxy-connect-failed',
@@ -864,7 +858,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'dns-resolution-failure',
     category: C.CONNECTION,
     pattern:
-      /Temporary failure in name resolution|Name or service not known|nodename nor servname provided|\bEAI_AGAIN\b|\bENOTFOUND\b|getaddrinfo (?:failed|EAI_\w+|ENOTFOUND)|Could not resolve host|failed to lookup address|UnknownHostException|Unable to resolve host|No address associated with hostname|gethostbyname|DNS SRV lookup failed|res_nsearch error: Unknown host/i,
+      /Temporary failure in name resolution|Name or service not known|nodename nor servname provided|\bEAI_AGAIN\b|\bENOTFOUND\b|getaddrinfo (?:failed|EAI_\w+|ENOTFOUND)|Could not resolve host|failed to lookup address|UnknownHostException|Unable to resolve host|No address associated with hostname|gethostbyname/i,
     description: 'DNS lookup failed.',
   },
   {
