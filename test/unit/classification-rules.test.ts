@@ -24,6 +24,19 @@ const RULES_ONLY = { model: null } as const;
 
 /** One realistic observation per built-in rule; each must be decided by exactly that rule. */
 const SAMPLES: Record<string, FailureObservation> = {
+  'pcie-bus-errors': { message: 'pcieport 0000:00:01.0: AER: Corrected error received: 0000:01:00.0\npcieport 0000:00:01.0: PCIe Bus Error: severity=Corrected, type=Physical Layer, (Receiver ID)' },
+  'accelerator-runtime-cannot-start': { message: 'jaxlib.xla_extension.XlaRuntimeError: NOT_FOUND: No ba16c7433 device found.' },
+  'stack-overflow-abort': { message: "thread 'tests::deep_recursion' has overflowed its stack\nfatal runtime error: stack overflow" },
+  'walltime-limit-exceeded': { message: '=>> PBS: job killed: walltime 7215 exceeded limit 7200' },
+  'request-quota-exhausted': { message: '403 Forbidden: {"error": {"errors": [{"domain": "usageLimits", "reason": "dailyLimitExceeded"}]}}' },
+  'scheduler-no-eligible-node': { message: 'Warning  FailedScheduling  12s  default-scheduler  0/4 nodes are available: 4 node(s) had untolerated taint {dedicated: infra}.' },
+  'process-pool-worker-died': { message: 'concurrent.futures.process.BrokenProcessPool: A process in the process pool was terminated abruptly while the future was running or pending.' },
+  'port-still-bound': { message: 'OSError: [Errno 98] Address already in use' },
+  'volume-still-attached': { message: 'Warning  FailedAttachVolume  attachdetach-controller  Multi-Attach error for volume "pvc-1234" Volume is already exclusively attached to one node' },
+  'open-handles-after-run': { message: 'Jest did not exit one second after the test run has completed.' },
+  'ci-job-time-limit': { message: 'ERROR: Job failed: execution took longer than 1h0m0s seconds' },
+  'ruby-gem-missing': { message: "Could not find gem 'rspec-core (~> 3.12)' in any of the gem sources listed in your Gemfile." },
+  'image-pull-access-denied': { message: "Error response from daemon: pull access denied for acme/test-runner, repository does not exist or may require 'docker login'" },
   'collective-stall': { message: 'W horovod/common/stall_inspector.cc:105] One or more tensors were submitted to be reduced by subset of ranks and are waiting for remainder of ranks for more than 60 seconds.' },
   'launcher-not-enough-slots': { message: 'There are not enough slots available in the system to satisfy the 16 slots that were requested by the application: ./train' },
   'jvm-main-class-not-found': { message: 'Error: Could not find or load main class com.example.Mian\nCaused by: java.lang.ClassNotFoundException: com.example.Mian' },

@@ -169,6 +169,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'The CPU or memory controller reported a machine check (MCE/EDAC): failing hardware.',
   },
   {
+    name: 'pcie-bus-errors',
+    category: C.HW_PERFORMANCE,
+    pattern: /PCIe Bus Error: severity=|AER: (?:Multiple )?(?:Corrected|Uncorrected|Uncorrectable) error received|AER: \[\s?\d+\] (?:RxErr|BadTLP|BadDLLP|Timeout|Receiver Error)/,
+    description: 'The kernel reports PCIe link errors (AER): the bus or a device on it is degrading.',
+  },
+  {
     name: 'disk-io-error',
     category: C.HW_PERFORMANCE,
     pattern: /blk_update_request: (?:I\/O|critical \w+) error|I\/O error, dev \w+|\bata\d+(?:\.\d+)?: (?:exception Emask|failed command)|Buffer I\/O error on dev|critical medium error|Medium Error|nvme\d+: (?:I\/O \d+ )?(?:timeout|controller is down)|EXT4-fs error|XFS \([^)\n]{1,40}\): (?:Corruption|metadata I\/O error|log I\/O error)|BTRFS (?:error|critical)|Remounting filesystem read-only/i,
@@ -177,7 +183,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'kernel-hung-task',
     category: C.HW_PERFORMANCE,
-    pattern: /INFO: task \S+ blocked for more than \d+ seconds/,
+    pattern: /INFO: task \S+ blocked for more than \d+ seconds|\bsoft lockup\b[^\n]{0,20}CPU#?\d+ stuck for|rcu: INFO: rcu_\w+ detected stalls|rcu_sched detected stalls/,
     description: 'The kernel hung-task watchdog: a task stuck in uninterruptible I/O (sick disk or file system).',
   },
   {
@@ -281,6 +287,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'The accelerator (CUDA, ROCm, XPU, MPS, TPU) is absent, busy or not usable on this host.',
   },
   {
+    name: 'accelerator-runtime-cannot-start',
+    category: C.HW_AVAILABILITY,
+    pattern: /No ba16c7433 device found|Unable to find driver in registry given worker|TPU initialization failed|Failed to get TPU metadata/,
+    description: 'The accelerator runtime cannot start on this host (no TPU chip or TPU driver): no usable device here.',
+  },
+  {
     name: 'build-lacks-gpu-arch',
     category: C.HW_CAPABILITY,
     kind: 'validation',
@@ -300,6 +312,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     category: C.HW_AVAILABILITY,
     pattern: /CUDA driver version is insufficient for CUDA runtime version|cudaErrorInsufficientDriver|unsatisfied condition: cuda ?>=|driver (?:on your system )?is too old/i,
     description: 'The host driver is older than the CUDA runtime needs.',
+  },
+  {
+    name: 'stack-overflow-abort',
+    category: C.CRASH,
+    pattern: /has overflowed its stack|fatal runtime error: stack overflow|Fatal Python error: Cannot recover from stack overflow/,
+    description: 'The process overflowed its stack and aborted: deterministic for the same input.',
   },
   {
     name: 'cpu-illegal-instruction',
@@ -477,10 +495,23 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'Any *OutOfMemoryError / OOM / "failed to allocate" from any runtime or library (XPU, HIP, TensorRT, ONNX Runtime, Ray, Redis, JVM).',
   },
   {
+    name: 'walltime-limit-exceeded',
+    category: C.ALLOC,
+    kind: 'resource',
+    pattern: /job killed: walltime \d+ exceeded limit|exceeded (?:its )?wall ?clock(?: time)? limit|due to wall clock limit|TERM_RUNLIMIT|walltime exceeded/i,
+    description: 'The batch scheduler killed the job at its walltime (PBS/Moab walltime, LSF run limit, HTCondor wall clock): it needs a longer allocation.',
+  },
+  {
     name: 'launcher-not-enough-slots',
     category: C.ALLOC,
     pattern: /not enough slots available in the system|not enough (?:free )?slots to satisfy|requested more (?:slots|processes) than (?:are )?available/,
     description: 'The launcher (mpirun and the like) has fewer slots than the job asks for.',
+  },
+  {
+    name: 'request-quota-exhausted',
+    category: C.OVERLOAD,
+    pattern: /exceeded (?:its|your|the) (?:requests?|rate|daily|API) (?:quota|limit)|\b(?:daily|user)?[Rr]ate[Ll]imitExceeded\b|dailyLimitExceeded|RequestLimitExceeded|Request limit exceeded|(?:has been|request has been|was) throttled\b/,
+    description: 'A service refused the request for its rate or request quota (API quota exceeded, request limit, throttled): retry later, more slowly.',
   },
   {
     name: 'scheduler-insufficient-resources',
@@ -488,6 +519,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     pattern:
       /Insufficient (?:cpu|memory|ephemeral-storage|pods)\b|node had condition: \[(?:Disk|Memory|PID)Pressure\]|(?:Disk|Memory|PID)Pressure[^\n]{0,12}\bTrue\b|ZONE_RESOURCE_POOL_EXHAUSTED|does not have enough resources available|QUOTA_EXCEEDED|Quota '[\w_]+' exceeded|No available node types can fulfill resource request|InsufficientInstanceCapacity|insufficient capacity|not able to persist on disk|SkuNotAvailable|AllocationFailed/,
     description: 'The scheduler or the cloud has no CPU, memory or disk to give (insufficient cpu/memory, node pressure, quota or zone stock-out).',
+  },
+  {
+    name: 'scheduler-no-eligible-node',
+    category: C.HW_AVAILABILITY,
+    pattern: /\b\d+\/\d+ nodes are available: |node\(s\) had (?:untolerated )?taints?\b|node\(s\) (?:didn't match|were unschedulable)|PodToleratesNodeTaints|All nodes of label [^\n]{0,80} are offline|There are no nodes with the label|waiting for pod running: timed out|timed out waiting for pod to start|[Tt]he pod did not start (?:on time|in \d+)|InstanceLimitExceeded|Your quota allows for 0 more/,
+    description: 'No node can take the job now (taints, selectors, cordoned or failed nodes, pod never scheduled, no instance quota): another pool or later.',
   },
   {
     name: 'cuda-device-side-assert',
@@ -519,7 +556,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'container-killed-137',
     category: C.CRASH,
     kind: 'resource',
-    pattern: /Exit ?Code:?\s*137\b|"exitCode"\s*:\s*137\b|Reason:\s+OOMKilled|exit code 137\b/i,
+    pattern: /Exit ?Code:?\s*137\b|"exitCode"\s*:\s*137\b|Reason:\s+OOMKilled|exit code 137\b|exit value 137\b|Docker Container: 137\b/i,
     description: 'A container or pod ended with exit code 137 (SIGKILL) and no stated cause: memory limit or eviction, another host may succeed.',
   },
   {
@@ -547,7 +584,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'ci-agent-offline',
     category: C.DISCONNECTION,
     pattern:
-      /(?:Agent|Slave) went offline during the build|ChannelClosedException|Backing channel [^\n]{0,160} is disconnected|lost communication with the server|runner has received a shutdown signal/i,
+      /(?:Agent|Slave) went offline during the build|ChannelClosedException|Backing channel [^\n]{0,160} is disconnected|lost communication with the server|runner has received a shutdown signal|org\.jenkinsci\.remoting|JNLP4-connect connection|We stopped hearing from agent|agent did not renew the lock/i,
     description: 'The CI agent/runner lost its connection to the controller mid-build.',
   },
   {
@@ -586,6 +623,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
 
   // ── Crash signals in text. ──
   {
+    name: 'process-pool-worker-died',
+    category: C.CRASH,
+    pattern: /BrokenProcessPool|terminated abruptly while the future was running/,
+    description: 'A worker process of a Python process pool died abruptly (a native crash or a kill).',
+  },
+  {
     name: 'segmentation-fault',
     category: C.CRASH,
     pattern: /Segmentation fault|segmentation violation|signal 11\b|:\s?SIGSEGV\)|received signal SIGSEGV|\[signal (?:SIGSEGV|0xb)\b|(?:exit ?code|return ?code|exit status)[:= ]{1,3}-11\b/i,
@@ -614,7 +657,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'killed-by-sigkill',
     category: C.CRASH,
     kind: 'resource',
-    pattern: /(?:failed|killed|terminated|exited|interrupted) (?:with|by|on) signal[ :"']{0,3}(?:9\b|SIGKILL|KILL\b|Killed\b)|(?:exit ?code|return ?code|exit status)[:= ]{1,3}-9\b/i,
+    pattern: /(?:failed|killed|terminated|exited|interrupted) (?:with|by|on) signal[ :"']{0,3}(?:9\b|SIGKILL|KILL\b|Killed\b)|(?:exit ?code|return ?code|exit status)[:= ]{1,3}-9\b|code=killed, status=9\/KILL/i,
     description: 'SIGKILL named in the output (OOM killer or a supervisor): another host may succeed.',
   },
   {
@@ -646,7 +689,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'test-worker-crashed',
     category: C.CRASH,
-    pattern: /node down: Not properly terminated|[Rr]eplacing crashed worker|worker \w+ crashed|Test host process crashed|The active test run was aborted|AsyncEngineDeadError|EngineDeadError|Fatal Python error/,
+    pattern: /node down: Not properly terminated|[Rr]eplacing crashed worker|worker \w+ crashed|Test host process crashed|The active test run was aborted|AsyncEngineDeadError|EngineDeadError|Fatal Python error|host process exited unexpectedly/,
     description: 'A test worker or engine process died (pytest-xdist node down, .NET test host crashed, vLLM engine dead).',
   },
   {
@@ -655,6 +698,30 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     kind: 'resource',
     pattern: /Jest worker encountered \d+ child process exceptions|DataLoader worker [^\n]{0,40} exited unexpectedly|Call retries were exceeded|daemon disappeared unexpectedly|daemon has disappeared|Killed signal terminated program|terminated with signal 9|^\[\d+\]\s+\d+ killed\s/m,
     description: 'A worker or build daemon was killed from outside (usually memory): Jest child processes, the Gradle daemon, cc1plus.',
+  },
+  {
+    name: 'port-still-bound',
+    category: C.CLEANUP,
+    pattern: /[Aa]ddress already in use|\bAddress in use\b|\[Errno 98\]|\bEADDRINUSE\b|port is already allocated|bind: address already in use/,
+    description: 'The port is still bound by a previous or concurrent run on this host (EADDRINUSE): free it or pick another.',
+  },
+  {
+    name: 'volume-still-attached',
+    category: C.CLEANUP,
+    pattern: /Multi-Attach error for volume|already exclusively attached to one node|Volume is already used by pod/,
+    description: 'A volume is still attached to the old node or pod (Kubernetes Multi-Attach): the previous user has not released it.',
+  },
+  {
+    name: 'open-handles-after-run',
+    category: C.CLEANUP,
+    pattern: /did not exit one second after the test run|--detectOpenHandles|A worker process has failed to exit gracefully/,
+    description: 'The runner cannot exit because the tests left handles open (timers, sockets, workers): cleanup of what the run opened.',
+  },
+  {
+    name: 'ci-job-time-limit',
+    category: C.TIMEOUT,
+    pattern: /didn't output anything for \d+ minutes|exceeded the maximum execution time|execution took longer than|Too long with no output|No output has been received in the last|There was a timeout in the fork|has timed out after \d+ minutes/,
+    description: 'The CI runner stopped the job at its time or no-output limit: a command timeout.',
   },
   {
     name: 'proxy-connect-failed',
@@ -929,6 +996,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'A shared library (.so/.dylib) is missing or too old (GLIBC/GLIBCXX symbol versions), e.g. libcudart or libGL.',
   },
   {
+    name: 'ruby-gem-missing',
+    category: C.DEPENDENCY,
+    pattern: /Could not find gem '[^'\n]{1,160}' in any of the (?:gem )?sources|Could not find [\w.-]+-\d[\w.]* in any of the sources|Run `bundle install` to install missing gems|is not part of the bundle\. Add it to Gemfile|Bundler::GemNotFound|bundler: command not found:|Could not find '[\w-]+' \([^)\n]{1,40}\) among \d+ total gem/,
+    description: 'A Ruby gem the run needs is not installed or cannot be resolved (Bundler).',
+  },
+  {
     name: 'pip-resolution-impossible',
     category: C.DEPENDENCY,
     pattern: /ResolutionImpossible|conflicting dependencies|dependencies could not be resolved|Could not find a version that matches/i,
@@ -975,6 +1048,13 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   },
 
   // ── Configuration: the spec, the config file or the command line is wrong. Retrying will not help. ──
+  {
+    name: 'image-pull-access-denied',
+    category: C.DEPENDENCY,
+    kind: 'validation',
+    pattern: /pull access denied for|may require 'docker login'|requested access to the resource is denied/,
+    description: 'The image cannot be pulled under that name with these credentials: fix the image reference or log in.',
+  },
   {
     name: 'image-pull-unauthorized',
     category: C.CONFIGURATION,
@@ -1100,7 +1180,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'pod-configuration-error',
     category: C.CONFIGURATION,
-    pattern: /\bCreateContainerConfigError\b|\bCreateContainerError\b|\bFailedMount\b|(?<!Un)MountVolume\.(?:SetUp|MountDevice|WaitForAttach) failed|\b(?:secret|configmap|persistentvolumeclaim)s? \\?"[^"\n]{1,100}\\?" not found|\bRunContainerError\b|\bFailedCreatePodSandBox\b[^\n]{0,200}(?:invalid|not found|unknown)/i,
+    pattern: /\bCreateContainerConfigError\b|\bCreateContainerError\b|\bFailedMount\b|(?<!Un)MountVolume\.(?:SetUp|MountDevice|WaitForAttach) failed|\b(?:secret|configmap|persistentvolumeclaim)s? \\?"[^"\n]{1,100}\\?" not found|\bRunContainerError\b|\bFailedCreatePodSandBox\b[^\n]{0,200}(?:invalid|not found|unknown)|couldn't find key \S+ in (?:Secret|ConfigMap)|\bContainerCannotRun\b/i,
     description: 'Kubernetes could not set up the pod from its spec: a missing secret, config map or volume, a bad container config.',
   },
   {
@@ -1281,7 +1361,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'opaque-failure',
     category: C.UNKNOWN,
     pattern:
-      /\bInternalError\b|Internal Server Error|internal error has occurred|encountered an internal error|Backend Error|\bELIFECYCLE\b|Exit handler never called|Process (?:completed|exited|finished) with (?:exit )?code [1-9](?!\d)|failed with exit code [1-9](?!\d)|\bChildFailedError\b|Command failed with exit code [1-9](?!\d)|returned non-zero exit status [1-9](?!\d)|exited with (?:code|status) [1-9](?!\d)/,
+      /\bInternalError\b|Internal Server Error|internal error has occurred|encountered an internal error|Backend Error|\bELIFECYCLE\b|Exit handler never called|Process (?:completed|exited|finished) with (?:exit )?code [1-9](?!\d)|failed with exit code [1-9](?!\d)|\bChildFailedError\b|Command failed with exit code [1-9](?!\d)|returned non-zero exit status [1-9](?!\d)|exited with (?:code|status) [1-9](?!\d)|\bBackoffLimitExceeded\b|reached the specified backoff limit/,
     description: 'A wrapper says only that something failed (exit code 1, ELIFECYCLE, HTTP 500 InternalError) and nothing above recognised the cause: one retry, then the dead letter queue.',
   },
   {
