@@ -6,7 +6,6 @@
 import { Context } from '@temporalio/activity';
 import { Client } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -36,6 +35,7 @@ import { buildErrorReport } from './error-report';
 import { FAULTS, InjectRates, drawFault } from './fault-injection';
 import { CompensationRecord, HostSaga, createWorkspace, writeGpuLeaseFiles } from './saga';
 import { AttemptCarrier } from './attempt-carry';
+import { CommandOptions, CommandSpawner, RunningCommand, spawnDirect } from './spawner';
 import { ArtifactsConfig, CheckpointRef } from '../domain/artifacts';
 import { ArtifactStore, createArtifactStore } from '../artifacts/store';
 import type { DtfMetrics } from '../metrics/dtf-metrics';
@@ -52,6 +52,8 @@ export interface TaskActivityDeps {
   heartbeatIntervalMs?: number;
   /** Grace between SIGTERM and SIGKILL when a command is stopped. */
   killGraceMs?: number;
+  /** Starts commands and setup steps from a small process of its own (see spawner.ts); without it, from this one. */
+  spawner?: CommandSpawner;
   /** Worker-wide fault injection (`dtf worker --inject`). */
   inject?: InjectRates;
   /** This host's circuit breakers for the services tasks declare (default: one with default thresholds). */
@@ -307,8 +309,10 @@ export function createTaskActivities(deps: TaskActivityDeps) {
       ctx.heartbeat({ attempt: input.attempt, hostId: deps.hardware.hostId, gpuMemoryGb, elapsedMs: Date.now() - started, output: live.snapshot(), ...(carry.checkpoint || carry.artifacts ? { carry } : {}) } satisfies AttemptHeartbeat);
       carrier.tick();
     };
-    // The first beat comes early, so that a worker killed soon after it started is known by name (and excluded); a
-    // task shorter than that sends none, which keeps the happy path of short tasks at bare Temporal's cost.
+    // The first beat comes early, so that a worker killed or frozen soon after it started is known by name (and
+    // excluded: a frozen host still looks alive in the poller lists for a while); a task shorter than that sends none.
+    // A later first beat (1 s) was tried: it saved the throughput bench half a request per task under load, and let a
+    // host frozen in its first second take the task back (real-fleet.test.ts).
     let beat: NodeJS.Timeout | undefined;
     const first = setTimeout(() => {
       heartbeat();
@@ -364,7 +368,7 @@ export function createTaskActivities(deps: TaskActivityDeps) {
     const redaction: OutputRedaction = { secrets, knownSecrets: secretValuesOf({ ...process.env, ...spec.env }) };
     const redact = (text: string) => redactOutput(text, redaction);
     const run = (command: string[], timeoutSeconds: number) =>
-      runCommand(command, commandEnv().env, timeoutSeconds, cwd, tail, log, ctx, { killGraceMs: deps.killGraceMs ?? 2_000, redaction, runAs, live });
+      runCommand(command, commandEnv().env, timeoutSeconds, cwd, tail, log, ctx, { killGraceMs: deps.killGraceMs ?? 2_000, redaction, runAs, live, ...(deps.spawner ? { start: (p, a, o) => deps.spawner!.start(p, a, o) } : {}) });
     let result: RunResult | undefined;
     let setupFailed: string | undefined;
     let junitXml: string | undefined;
@@ -539,6 +543,8 @@ interface RunOptions {
   runAs?: { uid: number; gid: number };
   /** Where redacted lines go for the heartbeat's live output. */
   live?: LiveLines;
+  /** How the command is started (the worker's spawner; directly when absent). */
+  start?: (program: string, args: string[], opts: CommandOptions) => RunningCommand;
 }
 
 interface RunResult {
@@ -561,25 +567,12 @@ function runCommand(
   return new Promise((resolve) => {
     const [program, ...args] = command;
     // detached: its own process group, so stopping it stops whatever it started too.
-    const child = spawn(program, args, {
-      cwd,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-      ...(opts.runAs ?? {}),
-    });
+    const child = (opts.start ?? spawnDirect)(program, args, { cwd, env, ...(opts.runAs ? { runAs: opts.runAs } : {}) });
     let timedOut = false;
     let spawnError: NodeJS.ErrnoException | undefined;
     const stopGroup = () => {
-      const kill = (sig: NodeJS.Signals) => {
-        try {
-          if (child.pid) process.kill(-child.pid, sig);
-        } catch {
-          /* already gone */
-        }
-      };
-      kill('SIGTERM');
-      setTimeout(() => kill('SIGKILL'), opts.killGraceMs).unref();
+      child.killGroup('SIGTERM');
+      setTimeout(() => child.killGroup('SIGKILL'), opts.killGraceMs).unref();
     };
     const stream = (name: 'stdout' | 'stderr') => {
       let partial = '';
@@ -589,13 +582,13 @@ function runCommand(
         log.info({ stream: name }, clean);
         opts.live?.push(clean);
       };
-      child[name]!.setEncoding('utf8').on('data', (chunk: string) => {
+      child[name].setEncoding('utf8').on('data', (chunk: string) => {
         tail.push(chunk);
         const lines = (partial + chunk).split('\n');
         partial = lines.pop() ?? '';
         for (const line of lines) emit(line);
       });
-      child[name]!.on('end', () => partial && emit(partial));
+      child[name].on('end', () => partial && emit(partial));
     };
     stream('stdout');
     stream('stderr');
