@@ -4,6 +4,7 @@
  * Usage: node dist/bench/throughput.js [--tasks N per round] [--rounds R] [--concurrency C] [--address host:port]
  *   [--codec-key-file F]   (the payload codec on, for both sides: what encryption costs)
  *        [--metrics-bind HOST:PORT]  (metrics on: the process's Runtime serves Prometheus metrics, dtf's included)
+ * DTF_SPAWNER=off: dtf's worker spawns its commands from this process too, as the bare baseline does.
  */
 import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
@@ -156,6 +157,8 @@ async function main() {
       medianRatioToRouted: round(median(routedRatios), 3),
       codec: codecKeyFile ? 'aes-256-gcm' : 'none',
       metrics: metricsBind ? { bind: metricsBind, scrapedPassed } : false,
+      // dtf's worker starts commands from its small spawner process; bare's activity spawns from this (large) one.
+      spawner: process.env.DTF_SPAWNER !== 'off',
     }),
   );
 }
