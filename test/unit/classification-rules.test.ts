@@ -227,6 +227,8 @@ const SAMPLES: Record<string, FailureObservation> = {
   'timeout-generic': { message: 'Error: Request timed out after 30000ms' },
   'timeout-exception-type': { message: 'waiting for the fixture', exceptionType: 'TimeoutError' },
   'connection-refused': { message: 'Error: connect ECONNREFUSED 127.0.0.1:7233' },
+  'assertion-retried-until-timeout': { message: "CypressError: Timed out retrying after 4000ms: Expected to find element: '#submit', but never found it." },
+  'ssh-auth-rejected': { message: 'fatal: [web1]: UNREACHABLE! => {"msg": "Failed to connect to the host via ssh: deploy@web1: Permission denied (publickey).", "unreachable": true}' },
   'connection-reset': { message: 'Error: read ECONNRESET\n    at TCP.onStreamRead (node:internal/stream_base_commons:217:20)' },
   'broken-pipe': { message: 'BrokenPipeError: [Errno 32] Broken pipe' },
   'dns-resolution-failure': { message: 'socket.gaierror: [Errno -3] Temporary failure in name resolution' },
@@ -434,6 +436,28 @@ describe('precedence', () => {
   it('text beats the bare exit code: exit 137 with an explicit OOM-killer line is host OOM', () => {
     expect(classifyFailure({ message: 'Memory cgroup out of memory: Killed process 31 (python)', exitCode: 137 }).rule).toBe('host-oom-kernel-killer');
     expect(classifyFailure({ message: 'npm run build exited', exitCode: 137 }).rule).toBe('exit-sigkill');
+  });
+
+  it('an explicit refused connection beats the timeout wrapper that reports it', () => {
+    expect(classifyFailure({ message: 'pymongo.errors.ServerSelectionTimeoutError: localhost:27017: [Errno 111] Connection refused' }, BUILT_IN_RULES, RULES_ONLY).rule).toBe(
+      'connection-refused',
+    );
+  });
+
+  it('a timeout parameter in a stack frame or the Node timer frame is not a timeout', () => {
+    const frames = 'Traceback (most recent call last):\n  File "client.py", line 198, in drain_events\n    self._basic_recv(timeout)\nChannelError: Bad frame read';
+    expect(classifyFailure({ message: frames }, BUILT_IN_RULES, RULES_ONLY).category).not.toBe('NETWORK_TIMEOUT_ERROR');
+    expect(classifyFailure({ message: 'SomeError: boom\n    at Timeout._onTimeout (lib/topology.js:285:38)' }, BUILT_IN_RULES, RULES_ONLY).category).not.toBe('NETWORK_TIMEOUT_ERROR');
+    expect(classifyFailure({ message: '33 - UNIT_ign_TEST (Timeout)' }, BUILT_IN_RULES, RULES_ONLY).category).toBe('NETWORK_TIMEOUT_ERROR');
+  });
+
+  it('a JVM flag that names OutOfMemoryError is not an out-of-memory error', () => {
+    const result = classifyFailure({ message: "Unrecognized VM option 'ExitOnOutOfMemoryError'\nError: Could not create the Java Virtual Machine." }, BUILT_IN_RULES, RULES_ONLY);
+    expect(result).toMatchObject({ category: 'TEST_CONFIGURATION_ERROR', rule: 'cli-argument-error' });
+  });
+
+  it('a heartbeat timeout with a long worker id between the words is still a disconnection', () => {
+    expect(classifyFailure({ message: 'java.util.concurrent.TimeoutException: Heartbeat of TaskManager with id 172.18.0.3:33783-3e38f6 timed out.' }).rule).toBe('heartbeat-timeout');
   });
 
   it('reads the output tail, not only the message', () => {

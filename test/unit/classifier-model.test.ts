@@ -6,12 +6,15 @@ import { ERROR_CATEGORIES } from '../../src/domain/categories';
 import {
   BUILT_IN_RULES,
   MODEL_RULE,
+  OPAQUE_OVERRIDE_CONFIDENCE,
   UNRECOGNISED_RULE,
   classifyFailure,
   classifyJsonl,
   defaultModel,
   loadModel,
+  type LinearModel,
 } from '../../src/domain/classification';
+import { compileRule } from '../../src/domain/classification/rules';
 import { FEATURE_DIM, featureIndices, modelText } from '../../src/domain/classification/features';
 import { decodeBase64, encodeBase64 } from '../../src/domain/classification/model';
 import { MODEL_DATA } from '../../src/domain/classification/model-weights';
@@ -117,6 +120,26 @@ describe('the fallback in classifyFailure', () => {
   it('never overrides a rule', () => {
     const result = classifyFailure({ message: 'RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB' });
     expect(result).toMatchObject({ rule: 'gpu-oom-pytorch', decidedBy: 'rule', confidence: 1 });
+  });
+
+  it('a rule that only says "it failed" yields to a confident model, and keeps the decision otherwise', () => {
+    const opaque = [compileRule({ name: 'wrapper-exit-1', category: 'UNKNOWN_ERROR', pattern: /exit status 1/, description: 'a wrapper' }, 'transient', 'built-in')];
+    const stub = (bias: number[]): LinearModel => ({
+      featureBits: MODEL_DATA.featureBits,
+      labels: [
+        { category: 'TEST_DEPENDENCY_ERROR', kind: 'validation' },
+        { category: 'TEST_CONFIGURATION_ERROR', kind: 'validation' },
+        { category: 'NETWORK_TIMEOUT_ERROR', kind: 'transient' },
+      ],
+      bias: Float64Array.from(bias),
+      weights: new Float32Array(FEATURE_DIM * 3),
+      threshold: 0,
+    });
+    const obs = { message: "llama-server process has terminated: exit status 1: error loading model: unknown model architecture: 'mllama'" };
+    expect(classifyFailure(obs, opaque, { model: stub([8, 0, 0]) })).toMatchObject({ category: 'TEST_DEPENDENCY_ERROR', rule: MODEL_RULE, decidedBy: 'model' });
+    // Three equally likely answers: below OPAQUE_OVERRIDE_CONFIDENCE, so the wrapper's UNKNOWN_ERROR stands.
+    expect(OPAQUE_OVERRIDE_CONFIDENCE).toBeGreaterThan(1 / 3);
+    expect(classifyFailure(obs, opaque, { model: stub([0, 0, 0]) })).toMatchObject({ category: 'UNKNOWN_ERROR', rule: 'wrapper-exit-1', decidedBy: 'rule' });
   });
 
   it('answers UNKNOWN_ERROR below its threshold', () => {

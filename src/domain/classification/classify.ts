@@ -64,6 +64,11 @@ export const JUNIT_FAILURES_RULE = 'junit-reported-failures';
 export const JUNIT_NO_TESTS_RULE = 'junit-no-tests-ran';
 /** Decided when nothing at all is recognisable. */
 export const UNRECOGNISED_RULE = 'unrecognised-failure';
+/**
+ * Over a rule that only says "it failed" (UNKNOWN_ERROR), the model decides only with at least this probability:
+ * most such wrappers carry nothing more (the corpus labels them UNKNOWN_ERROR), so the bar is higher than its own.
+ */
+export const OPAQUE_OVERRIDE_CONFIDENCE = 0.5;
 /** The `rule` of a decision by the learned fallback. */
 export const MODEL_RULE = 'model';
 
@@ -258,8 +263,9 @@ export function classifyFailure(
     const excerpt = matchRule(rule, ev);
     if (excerpt === undefined) continue;
     const decided: Classification = { category: rule.category, kind: rule.kind, rule: rule.name, decidedBy: 'rule', confidence: 1, ...(excerpt ? { excerpt } : {}) };
-    // A rule that only says "it failed" (UNKNOWN_ERROR) yields to the runner's own report, when there is one.
-    if (rule.category === 'UNKNOWN_ERROR' && (ev.junitFailures.length > 0 || ev.junitNoTests)) {
+    // A rule that only says "it failed" (UNKNOWN_ERROR) yields to the runner's own report, when there is one, and
+    // to a confident model: "exit status 1: error loading model: unknown architecture" says more than its wrapper.
+    if (rule.category === 'UNKNOWN_ERROR') {
       opaque = decided;
       break;
     }
@@ -280,7 +286,6 @@ export function classifyFailure(
   if (ev.junitNoTests) {
     return { category: 'TEST_CONFIGURATION_ERROR', kind: DEFAULT_KIND.TEST_CONFIGURATION_ERROR, rule: JUNIT_NO_TESTS_RULE, decidedBy: 'rule', confidence: 1 };
   }
-  if (opaque) return opaque;
   const model = options.model === undefined ? defaultModel() : options.model;
   const guess = model
     ? predict(model, {
@@ -293,9 +298,10 @@ export function classifyFailure(
       })
     : undefined;
   const confidence = guess ? Number(guess.confidence.toFixed(4)) : 0;
-  if (guess && guess.confident && guess.category !== 'UNKNOWN_ERROR') {
+  if (guess && guess.confident && guess.category !== 'UNKNOWN_ERROR' && (!opaque || guess.confidence >= OPAQUE_OVERRIDE_CONFIDENCE)) {
     return { category: guess.category, kind: guess.kind, rule: MODEL_RULE, decidedBy: 'model', confidence };
   }
+  if (opaque) return opaque;
   return {
     category: 'UNKNOWN_ERROR',
     kind: DEFAULT_KIND.UNKNOWN_ERROR,

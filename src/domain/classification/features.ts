@@ -84,6 +84,34 @@ export function modelText(input: ModelInput): string {
   return parts.join('\n');
 }
 
+
+/** Finer concepts: one taxonomy signal each, in the many spellings tools use for it. */
+const FINER_CONCEPTS: readonly [RegExp, string][] = [
+  [/connection refused|econnrefused|actively refused|refused to connect/, 'refused'],
+  [/connection reset|econnreset|reset by peer|socket hang up|forcibly closed|connection_forced|closed by (?:the )?remote|remote end closed|connection (?:was )?closed|eof occurred/, 'reset'],
+  [/lost connection|connection (?:to [^\n]{1,40})?lost|lost contact|no longer reachable|quarantined|went away|channel (?:is )?clos|disconnected from|heartbeat/, 'lost'],
+  [/too many connections|too many clients|max(?:imum)? (?:number of )?(?:clients|connections)|connection slots|server is busy|overloaded|service unavailable|\b503\b|try again later/, 'capacity'],
+  [/too many requests|\b429\b|rate[ -]?limit|throttl|slow ?down|reduce your request rate|requestlimitexceeded/, 'rate'],
+  [/segmentation fault|segfault|sigsegv|core dumped|access violation|sigabrt|illegal memory access|bus error|unexpectedly found nil|fatal error: |panic: |stack overflow/, 'segv'],
+  [/no module named|cannot find module|module not found|modulenotfound|importerror|classnotfound|noclassdeffound|cannot find package|could not (?:find|load) (?:a )?(?:package|module|library)|not installed|undefined symbol|shared object|library not loaded|go\.sum entry/, 'module'],
+  [/could not be resolved|unsatisf|no matching (?:distribution|package|version|manifest)|version solving|conflicts? with|requires [\w./-]+ [<>=^~]/, 'resolve'],
+  [/interpreter|python ?\d\.\d+ (?:not found|is not installed)|executable doesn'?t exist|command not found|not recognized as an internal|no such file or directory/, 'executable'],
+  [/only supports|not compatible|incompatible|too old|newer version|unknown model architecture|unsupported (?:version|architecture)|requires (?:a )?newer/, 'version-need'],
+  [/unrecognized|unknown (?:option|argument|flag|key|field|parameter)|unexpected (?:argument|keyword|key)|invalid (?:value|option|argument|choice|configuration)|syntax error|parse error|schema|validation error|must be (?:one of|a|an|set)/, 'config-invalid'],
+  [/no (?:cuda-capable |supported |nvidia )?(?:gpus?|devices?) (?:was |were )?(?:found|available|detected)|not in the list of (?:\w+ )?available|not registered|driver version is insufficient|no nvidia driver|machine only has|cuda is not available|could not find any (?:gpu|device)/, 'no-device'],
+  [/compute capability|\bsm_\d+|only supports [\w ]*(?:gpus?|devices?) or newer|ampere|illegal instruction|sigill|exec format error|avx/, 'capability-need'],
+  [/xid|\becc\b|edac|machine check|hardware error|thermal|fallen off the bus|pcie|\baer\b|i\/o error|nvme|medium error|uncorrectable|corrected error/, 'hardware-fault'],
+  [/resources exhausted|exhausted on \d+ nodes?|insufficient (?:cpu|memory|gpu|resources)|unschedulable|failed to place|no nodes? (?:are )?available|didn'?t match/, 'placement'],
+  [/failed asserting|assertion(?:error)? failed|expected[^\n]{1,80}(?:but|got|received|actual|to (?:be|equal))|tests? did not pass|\d+ fail(?:ed|ures?|ing)\b/, 'assertion'],
+  [/being used by another process|resource busy|ebusy|text file busy|target is busy|device is busy|directory not empty|failed to remove|unable to delete|cannot remove|rmtree/, 'busy-remove'],
+  [/allowed memory size|heap limit|data too large|metaspace|malloc|bad_?alloc|cannot allocate memory|memory (?:limit|exhausted)|out of memory/, 'memory-exhausted'],
+  [/deadline exceeded|timed out after|timeout of \d+ ?m?s|took longer than|maximum execution time|time ?limit|did not (?:finish|complete|respond) (?:in|within)/, 'deadline'],
+  [/killed by signal|signal: killed|oom-?kill|exit (?:code|status) 137|return code -9|negsignal|terminated by signal|received signal|sigterm/, 'signalled'],
+  [/preempt|evict|spot instance|interrupted by|(?:drained|cordoned)|shutdown signal|being shut down/, 'preempted'],
+  [/permission denied|access denied|eacces|\beperm\b|operation not permitted|read-only file system/, 'denied'],
+  [/no space left|disk quota|enospc|edquot|file ?system (?:is )?full|disk (?:is )?full/, 'disk-full'],
+];
+
 /**
  * Concepts of the taxonomy, spelled many ways across tools: a concept feature lets what the model learnt from one
  * family's wording carry over to another's ("OutOfResources", "ERROR_OUT_OF_DEVICE_MEMORY", "ENOMEM").
@@ -114,6 +142,7 @@ const CONCEPTS: readonly [RegExp, string][] = [
   [/\bimage\b|manifest|registry|\bpull\b|tag/, 'image'],
   [/\bkill(?:ed)?\b|sigkill|signal 9|terminated|exit (?:code|status) 137/, 'killed'],
   [/schedul|pending|queue|slots?|allocate resources|node configuration|capacity/, 'scheduling'],
+  ...FINER_CONCEPTS,
 ];
 
 /** How many buckets each concept hashes to: a concept weighs as much as sixteen words (chosen by cross-validation by family). */

@@ -177,7 +177,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'disk-io-error',
     category: C.HW_PERFORMANCE,
-    pattern: /blk_update_request: (?:I\/O|critical \w+) error|I\/O error, dev \w+|\bata\d+(?:\.\d+)?: (?:exception Emask|failed command)|Buffer I\/O error on dev|critical medium error|Medium Error|nvme\d+: (?:I\/O \d+ )?(?:timeout|controller is down)|EXT4-fs error|XFS \([^)\n]{1,40}\): (?:Corruption|metadata I\/O error|log I\/O error)|BTRFS (?:error|critical)|Remounting filesystem read-only/i,
+    pattern: /blk_update_request: (?:I\/O|critical \w+) error|I\/O error, dev \w+|\bata\d+(?:\.\d+)?: (?:exception Emask|failed command)|Buffer I\/O error on dev|critical medium error|Medium Error|nvme\d+: (?:I\/O \d+ (?:\(I\/O Cmd\) )?(?:QID \d+ )?)?(?:timeout|controller is down)|EXT4-fs error|XFS \([^)\n]{1,40}\): (?:Corruption|metadata I\/O error|log I\/O error)|BTRFS (?:error|critical)|Remounting filesystem read-only/i,
     description: 'The kernel reports disk or NVMe I/O errors: the device is failing.',
   },
   {
@@ -491,7 +491,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'out-of-memory-exception-hierarchy',
     category: C.ALLOC,
     pattern:
-      /OutOfMemory|\bOOM (?:command|when|error|while)|OUT_OF_(?:DEVICE_|HOST_)?MEMORY\b|\bhipErrorOutOfMemory\b|Failed to allocate (?:memory|request for)|could not be allocated|not enough (?:free )?memory|No available memory for the cache blocks|maximum number of tokens that can be stored in KV cache|ObjectStoreFullError|object store is full|over \d+% (?:full|of the memory)|More than \d+% of the memory|used memory > '?maxmemory|Dst tensor is not initialized|Failed to get convolution algorithm|Metaspace\b|OUT_OF_RESOURCES\b|memory allocation error|\bout_of_memory\b|exceeded \d+% memory budget|Blas \w+ launch failed|fork(?:: retry)?: Resource temporarily unavailable|[Cc]annot fork|pthread_create failed|can't start new thread|\[Errno 12\]|inotify (?:watch|instance)|max_user_(?:watches|instances)|user limit on the total number of inotify|\boom[_-]kill event/,
+      /(?<!On)OutOfMemory|\bOOM (?:command|when|error|while)|OUT_OF_(?:DEVICE_|HOST_)?MEMORY\b|\bhipErrorOutOfMemory\b|Failed to allocate (?:memory|request for)|could not be allocated|not enough (?:free )?memory|No available memory for the cache blocks|maximum number of tokens that can be stored in KV cache|ObjectStoreFullError|object store is full|over \d+% (?:full|of the memory)|More than \d+% of the memory|used memory > '?maxmemory|Dst tensor is not initialized|Failed to get convolution algorithm|Metaspace\b|OUT_OF_RESOURCES\b|memory allocation error|\bout_of_memory\b|CircuitBreakingException|circuit_breaking_exception|exceeded \d+% memory budget|Blas \w+ launch failed|fork(?:: retry)?: Resource temporarily unavailable|[Cc]annot fork|pthread_create failed|can't start new thread|\[Errno 12\]|inotify (?:watch|instance)|max_user_(?:watches|instances)|user limit on the total number of inotify|\boom[_-]kill event/,
     description: 'Any *OutOfMemoryError / OOM / "failed to allocate" from any runtime or library (XPU, HIP, TensorRT, ONNX Runtime, Ray, Redis, JVM).',
   },
   {
@@ -590,7 +590,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'heartbeat-timeout',
     category: C.DISCONNECTION,
-    pattern: /heartbeat[^\n]{0,40}time(?:d ?)?out|TIMEOUT_TYPE_HEARTBEAT|missed (?:too many )?heartbeats?|failed to heartbeat|no heartbeat (?:received|from)|lack of heartbeat/i,
+    pattern: /heartbeat[^\n]{0,100}time(?:d ?)?out|TIMEOUT_TYPE_HEARTBEAT|missed (?:too many )?heartbeats?|failed to heartbeat|no heartbeat (?:received|from)|lack of heartbeat/i,
     description: 'The worker stopped heartbeating (Temporal heartbeat timeout: the worker died or stalled).',
   },
   {
@@ -830,17 +830,29 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'Something a run created was not torn down (process group, worker processes, open files, semaphores).',
   },
   {
-    name: 'timeout-hierarchy',
-    category: C.TIMEOUT,
-    pattern:
-      /Timeout(?:Error|Exception)\b|\b[Tt]imed? [Oo]ut\b|_TIMEOUT\b|status[ =:]{1,3}504\b|failed to pass monitoredBarrier|No available shared memory broadcast block|DUE TO TIME LIMIT|(?<![\w.-])[Tt]imeout(?![\w=-])(?!\s*=)|(?<![\w-])TIMEOUT(?![\w=])|Timeout Error|"grpc_status":4\b|waiting for remaining ranks|\bstall(?:ed)? (?:inspector|detected)|has been waiting for|before timing out|within \d+ (?:milli)?seconds/,
-    description: 'Any *TimeoutError, "timed out" or "timeout" not recognised above: something did not answer in time.',
-  },
-  {
     name: 'connection-refused',
     category: C.CONNECTION,
     pattern: /\bECONNREFUSED\b|Connection refused|ConnectionRefusedError|actively refused/i,
     description: 'Nothing listened at the address (ECONNREFUSED).',
+  },
+  {
+    name: 'assertion-retried-until-timeout',
+    category: C.EXECUTION,
+    pattern: /Timed out retrying(?: after \d+ ?ms)?: (?:[Ee]xpected|[Nn]ot|\w+ (?:expected|to be))|AssertionError: Timed out retrying/,
+    description: 'A browser-test assertion (Cypress) kept failing until its retry timeout: a test failure, not a slow network.',
+  },
+  {
+    name: 'ssh-auth-rejected',
+    category: C.CONFIGURATION,
+    pattern: /Permission denied \((?:publickey|password|keyboard-interactive)|Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/,
+    description: 'SSH rejected the key or the host key: the credentials or known_hosts must change (even when a wrapper reports "failed to connect").',
+  },
+  {
+    name: 'timeout-hierarchy',
+    category: C.TIMEOUT,
+    pattern:
+      /Timeout(?:Error|Exception)\b|\b[Tt]imed? [Oo]ut\b|_TIMEOUT\b|status[ =:]{1,3}504\b|failed to pass monitoredBarrier|No available shared memory broadcast block|DUE TO TIME LIMIT|(?<![\w.-])(?:Timeout(?![\w=,-]|\._)|timeout(?![\w=),-]))(?!\s*=)|(?<![\w-])TIMEOUT(?![\w=])|Timeout Error|"grpc_status":4\b|waiting for remaining ranks|\bstall(?:ed)? (?:inspector|detected)|has been waiting for|before timing out|within \d+ (?:milli)?seconds/,
+    description: 'Any *TimeoutError, "timed out" or "timeout" not recognised above: something did not answer in time.',
   },
   {
     name: 'connection-reset',
@@ -1174,7 +1186,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'cli-argument-error',
     category: C.CONFIGURATION,
     pattern:
-      /unexpected argument '[^'\n]{1,80}' found|flag provided but not defined|the following required arguments were not provided|the following arguments are required:|\b[Mm]issing required (?:argument|option|flag|parameter|field|property|key|configuration|input|setting)s?\b|required (?:option|argument|flag|parameter)s? [`'"]?-{0,2}[\w.-]+[`'"]? (?:not specified|is missing|was not (?:provided|specified|given)|not provided)|\bunrecognized (?:option|argument|subcommand|command-line option|arguments?)\b|\bunknown (?:command|subcommand|flag|argument)s?\b[^\n]{0,10}["'`-]|\binvalid (?:option|flag|switch)\b|\bno such option\b|Usage Error|\bUsageError\b/,
+      /unexpected argument '[^'\n]{1,80}' found|flag provided but not defined|the following required arguments were not provided|the following arguments are required:|\b[Mm]issing required (?:argument|option|flag|parameter|field|property|key|configuration|input|setting)s?\b|required (?:option|argument|flag|parameter)s? [`'"]?-{0,2}[\w.-]+[`'"]? (?:not specified|is missing|was not (?:provided|specified|given)|not provided)|\bunrecognized (?:option|argument|subcommand|command-line option|arguments?)\b|\bunknown (?:command|subcommand|flag|argument)s?\b[^\n]{0,10}["'`-]|\binvalid (?:option|flag|switch)\b|\bno such option\b|Usage Error|\bUsageError\b|Unrecognized (?:VM )?option\b|Could not create the Java Virtual Machine/,
     description: 'The command line is wrong: an unknown or missing option or argument, in any CLI framework.',
   },
   {
