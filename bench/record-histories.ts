@@ -57,6 +57,12 @@ async function main() {
       await settledResult(passed);
       await save('passed-with-results-store', passed);
     }
+    // Since `startAttributes`: a start that says its search attributes are set, so the run has no patch marker.
+    if (wanted('passed-start-attributes')) {
+      const passed = await start({ name: 'passed-start-attributes', command: ['true'] });
+      await settledResult(passed);
+      await save('passed-start-attributes', passed);
+    }
     if (wanted('flaky-rerun')) {
       const flaky = await start({
         name: 'flaky',
