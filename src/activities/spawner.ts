@@ -101,6 +101,18 @@ class SpawnedThroughSpawner extends EventEmitter implements RunningCommand {
     this.emit('error', err);
   }
 
+  /** Takes over a command started some other way: its output, pid, error and end become this one's. */
+  adopt(other: RunningCommand): void {
+    if (other.pid !== undefined) this.started(other.pid); // a direct spawn knows its pid at once
+    other.stdout.on('data', (chunk: Buffer) => this.stdout.write(chunk));
+    other.stderr.on('data', (chunk: Buffer) => this.stderr.write(chunk));
+    other.once('error', (err) => {
+      if (other.pid === undefined) this.end();
+      this.emit('error', err);
+    });
+    other.once('close', (code, signal) => this.closed(code, signal));
+  }
+
   /** Ends like a child process does: output first ('end' on both streams), then 'close'. */
   closed(code: number | null, signal: NodeJS.Signals | null): void {
     this.end();
@@ -139,7 +151,14 @@ export class CommandSpawner {
     const id = this.nextId++;
     const running = new SpawnedThroughSpawner();
     this.inFlight.set(id, running);
-    child.send({ t: 'spawn', id, program, args, cwd: opts.cwd, env: opts.env, ...(opts.runAs ? { runAs: opts.runAs } : {}) } satisfies SpawnRequest);
+    const request: SpawnRequest = { t: 'spawn', id, program, args, cwd: opts.cwd, env: opts.env, ...(opts.runAs ? { runAs: opts.runAs } : {}) };
+    child.send(request, (err) => {
+      if (!err || !this.inFlight.has(id)) return;
+      // The spawner went away before it got the request: this command starts from the worker instead.
+      this.inFlight.delete(id);
+      this.log?.warn({ err }, 'command spawner: request not delivered; starting the command from the worker');
+      running.adopt(spawnDirect(program, args, opts));
+    });
     return running;
   }
 
