@@ -5,14 +5,13 @@
  * It relays each command's pid, output and exit over IPC, pauses a command's output while too much of it is unsent,
  * and exits as soon as the worker is gone (commands run detached, in their own process groups, as before).
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import type { SpawnerReply, SpawnRequest } from './spawner';
+import { RunningCommand, SpawnErrorInfo, SpawnerReply, SpawnRequest, spawnDirect } from './spawner';
 
 /** Unsent output above which a command's pipes are paused until IPC catches up. */
 const MAX_UNSENT_BYTES = 1024 * 1024;
 
 let unsent = 0;
-const paused = new Set<ChildProcess>();
+const paused = new Set<RunningCommand>();
 
 function send(reply: SpawnerReply, bytes = 0): void {
   if (!process.connected) return;
@@ -21,37 +20,37 @@ function send(reply: SpawnerReply, bytes = 0): void {
     unsent -= bytes;
     if (unsent <= MAX_UNSENT_BYTES / 2) {
       for (const child of paused) {
-        child.stdout?.resume();
-        child.stderr?.resume();
+        child.stdout.resume();
+        child.stderr.resume();
       }
       paused.clear();
     }
   });
 }
 
+/** What crosses IPC of a spawn error: its message and errno fields. */
+const errorInfo = (e: NodeJS.ErrnoException): SpawnErrorInfo => ({ message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path });
+
 function start(req: SpawnRequest): void {
-  let child: ChildProcess;
+  let child: RunningCommand;
   try {
-    child = spawn(req.program, req.args, { cwd: req.cwd, env: req.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(req.runAs ?? {}) });
+    child = spawnDirect(req.program, req.args, { cwd: req.cwd, env: req.env, ...(req.runAs ? { runAs: req.runAs } : {}) });
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    send({ t: 'error', id: req.id, started: false, error: { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path } });
+    send({ t: 'error', id: req.id, started: false, error: errorInfo(err as NodeJS.ErrnoException) });
     return;
   }
   if (child.pid !== undefined) send({ t: 'pid', id: req.id, pid: child.pid });
   for (const stream of ['stdout', 'stderr'] as const) {
-    child[stream]!.on('data', (chunk: Buffer) => {
+    child[stream].on('data', (chunk: Buffer) => {
       send({ t: 'out', id: req.id, stream, data: chunk }, chunk.length);
       if (unsent > MAX_UNSENT_BYTES) {
-        child.stdout?.pause();
-        child.stderr?.pause();
+        child.stdout.pause();
+        child.stderr.pause();
         paused.add(child);
       }
     });
   }
-  child.once('error', (e: NodeJS.ErrnoException) => {
-    send({ t: 'error', id: req.id, started: child.pid !== undefined, error: { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path } });
-  });
+  child.once('error', (e) => send({ t: 'error', id: req.id, started: child.pid !== undefined, error: errorInfo(e) }));
   child.once('close', (code, signal) => {
     paused.delete(child);
     send({ t: 'close', id: req.id, code, signal });

@@ -23,7 +23,7 @@ export interface SpawnRequest {
   runAs?: { uid: number; gid: number };
 }
 
-interface SpawnErrorInfo {
+export interface SpawnErrorInfo {
   message: string;
   code?: string;
   errno?: number;
@@ -95,8 +95,7 @@ class SpawnedThroughSpawner extends EventEmitter implements RunningCommand {
     this[stream].write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   }
 
-  failed(info: SpawnErrorInfo, started: boolean): void {
-    const err = Object.assign(new Error(info.message), info) as NodeJS.ErrnoException;
+  failed(err: NodeJS.ErrnoException, started: boolean): void {
     if (!started) this.end();
     this.emit('error', err);
   }
@@ -106,10 +105,7 @@ class SpawnedThroughSpawner extends EventEmitter implements RunningCommand {
     if (other.pid !== undefined) this.started(other.pid); // a direct spawn knows its pid at once
     other.stdout.on('data', (chunk: Buffer) => this.stdout.write(chunk));
     other.stderr.on('data', (chunk: Buffer) => this.stderr.write(chunk));
-    other.once('error', (err) => {
-      if (other.pid === undefined) this.end();
-      this.emit('error', err);
-    });
+    other.once('error', (err) => this.failed(err, other.pid !== undefined));
     other.once('close', (code, signal) => this.closed(code, signal));
   }
 
@@ -196,7 +192,7 @@ export class CommandSpawner {
     else if (reply.t === 'out') running.output(reply.stream, reply.data);
     else if (reply.t === 'error') {
       if (!reply.started) this.inFlight.delete(reply.id);
-      running.failed(reply.error, reply.started);
+      running.failed(Object.assign(new Error(reply.error.message), reply.error) as NodeJS.ErrnoException, reply.started);
     } else {
       this.inFlight.delete(reply.id);
       running.closed(reply.code, reply.signal);
