@@ -65,7 +65,7 @@ const GENERIC: ReadonlyArray<readonly [string, string]> = [
   ["NETWORK_CONNECTION_ERROR", "x509: certificate signed by unknown authority"],
   ["NETWORK_CONNECTION_ERROR", "ProxyError('Cannot connect to proxy.', OSError('Tunnel connection failed: 503 Service Unavailable'))"],
   ["HARDWARE_AVAILABILITY_ERROR", "srun: error: Unable to allocate resources: Requested node configuration is not available"],
-  ["NETWORK_TIMEOUT_ERROR", "slurmstepd: error: *** JOB 1234 ON node12 CANCELLED AT 2024-01-01T00:00:00 DUE TO TIME LIMIT ***"],
+  ["RESOURCE_ALLOCATION_ERROR", "slurmstepd: error: *** JOB 1234 ON node12 CANCELLED AT 2024-01-01T00:00:00 DUE TO TIME LIMIT ***"],
   ["RESOURCE_ALLOCATION_ERROR", "slurmstepd: error: Detected 1 oom_kill event in StepId=1234.0. Some of the step tasks have been OOM Killed."],
   ["HARDWARE_AVAILABILITY_ERROR", "docker: Error response from daemon: could not select device driver \"\" with capabilities: [[gpu]]."],
   ["HARDWARE_AVAILABILITY_ERROR", "nvidia-container-cli: initialization error: nvml error: driver not loaded"],

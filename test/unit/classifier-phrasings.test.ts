@@ -22,7 +22,7 @@ const PHRASINGS: ReadonlyArray<readonly (string | number)[]> = [
   ['NETWORK_CONNECTION_ERROR', 'SSL: CERTIFICATE_VERIFY_FAILED certificate verify failed: self signed certificate in certificate chain'],
   ['NETWORK_CONNECTION_ERROR', 'grpc._channel._InactiveRpcError: status = StatusCode.UNAVAILABLE details = "failed to connect to all addresses"'],
   ['NETWORK_TIMEOUT_ERROR', 'UCX  ERROR  ib_mlx5_log.c:143  Transport retry count exceeded on mlx5_0:1/IB'],
-  ['NETWORK_TIMEOUT_ERROR', 'slurmstepd: error: *** JOB 4242 ON node17 CANCELLED AT 2024-01-01T10:00:00 DUE TO TIME LIMIT ***'],
+  ['RESOURCE_ALLOCATION_ERROR', 'slurmstepd: error: *** JOB 4242 ON node17 CANCELLED AT 2024-01-01T10:00:00 DUE TO TIME LIMIT ***'],
   ['NETWORK_TIMEOUT_ERROR', 'requests.exceptions.ConnectTimeout: HTTPSConnectionPool(host=\'pypi.org\', port=443): Max retries exceeded'],
   ['NETWORK_TIMEOUT_ERROR', 'panic: test timed out after 10m0s'],
   ['NETWORK_TIMEOUT_ERROR', 'dial tcp 10.0.0.5:443: i/o timeout'],

@@ -152,9 +152,9 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   },
   {
     name: 'xid-application-fault',
-    category: C.CRASH,
+    category: C.HW_PERFORMANCE,
     pattern: xid('13|31|43'),
-    description: 'Xid 13/31/43: graphics exception, MMU fault or stopped channel, usually caused by the application.',
+    description: 'Xid 13/31/43: graphics exception, MMU fault or stopped channel. Often the application, but the host is the one to check first (the taxonomy files Xid errors under hardware).',
   },
   {
     name: 'xid-other',
@@ -255,7 +255,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'scheduler-insufficient-gpu',
     category: C.HW_AVAILABILITY,
     pattern:
-      /Insufficient (?:[\w.-]+\/)?(?:gpu|GPU|vcuda|gpu-mem|gpu-memory|mig-\S+)|nodes are available:[^\n]{0,300}(?:nvidia\.com|amd\.com|\/gpu|GPU)|Requested node configuration is not available|ReqNodeNotAvail|No available node types can fulfill resource request[^\n]{0,200}GPU|cannot be scheduled right now|Quota '[\w_]*GPU[\w_]*' exceeded|quota[^\n]{0,120}(?:GPU|gpu)|(?:GPU|gpu|accelerator)[^\n]{0,200}does not have enough resources|does not have enough resources[^\n]{0,200}(?:GPU|gpu|accelerator)/,
+      /Insufficient (?:[\w.-]+\/)?(?:gpu|GPU|vcuda|gpu-mem|gpu-memory|mig-\S+)|gres\/gpu count reported lower than configured|nodes are available:[^\n]{0,300}(?:nvidia\.com|amd\.com|\/gpu|GPU)|Requested node configuration is not available|ReqNodeNotAvail|No available node types can fulfill resource request[^\n]{0,200}GPU|cannot be scheduled right now|Quota '[\w_]*GPU[\w_]*' exceeded|quota[^\n]{0,120}(?:GPU|gpu)|(?:GPU|gpu|accelerator)[^\n]{0,200}does not have enough resources|does not have enough resources[^\n]{0,200}(?:GPU|gpu|accelerator)/,
     description: 'The scheduler or the cloud has no GPU to give (FailedScheduling insufficient nvidia.com/gpu, Slurm node configuration, GPU quota or zone stock-out).',
   },
   {
@@ -297,7 +297,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     category: C.HW_CAPABILITY,
     kind: 'validation',
     pattern:
-      /no kernel image is available for execution|CUDA capability sm_\d+ is not compatible with the current PyTorch installation|cudaErrorNoKernelImageForDevice|CUDA_ERROR_NO_BINARY_FOR_GPU|invalid device function|Torch not compiled with CUDA enabled|Unsupported gpu architecture|hipErrorNoBinaryForGpu|No compatible code objects? found|HSA_STATUS_ERROR_INVALID_ISA|ptxas fatal\s*: Value 'sm_\d+\w*' is not defined|ptxas does not support CC/i,
+      /no kernel image is available for execution|device kernel image is invalid|CUDA capability sm_\d+ is not compatible with the current PyTorch installation|cudaErrorNoKernelImageForDevice|CUDA_ERROR_NO_BINARY_FOR_GPU|invalid device function|Torch not compiled with CUDA enabled|Unsupported gpu architecture|hipErrorNoBinaryForGpu|No compatible code objects? found|HSA_STATUS_ERROR_INVALID_ISA|ptxas fatal\s*: Value 'sm_\d+\w*' is not defined|ptxas does not support CC/i,
     description: 'The binary was not compiled for this GPU architecture: fix the build, another host will not help.',
   },
   {
@@ -498,7 +498,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'walltime-limit-exceeded',
     category: C.ALLOC,
     kind: 'resource',
-    pattern: /job killed: walltime \d+ exceeded limit|exceeded (?:its )?wall ?clock(?: time)? limit|due to wall clock limit|TERM_RUNLIMIT|walltime exceeded/i,
+    pattern: /job killed: walltime \d+ exceeded limit|CANCELLED AT \S+ DUE TO TIME LIMIT|exceeded (?:its )?wall ?clock(?: time)? limit|due to wall clock limit|TERM_RUNLIMIT|walltime exceeded/i,
     description: 'The batch scheduler killed the job at its walltime (PBS/Moab walltime, LSF run limit, HTCondor wall clock): it needs a longer allocation.',
   },
   {
@@ -579,6 +579,26 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'Ray reports the worker process died (SIGKILL/OOM-killer is the usual cause).',
   },
 
+  // ── Teardown after the work: errors of releasing what the run held, whatever they name. ──
+  {
+    name: 'cuda-teardown-after-driver-unload',
+    category: C.CLEANUP,
+    pattern: /driver shutting down|cudaErrorCudartUnloading|CUDA_ERROR_DEINITIALIZED/,
+    description: 'CUDA calls made while the process exits (the runtime already unloaded): frees and destroys at teardown, not a GPU fault.',
+  },
+  {
+    name: 'destructor-or-finaliser-failed',
+    category: C.CLEANUP,
+    pattern: /Exception ignored in:? <(?:function|bound method) [\w.<>]+\.__del__|\b(?:Error|error|failed)[^\n]{0,160}::~\w+|::~\w+[^\n]{0,160}(?:Error|failed)/,
+    description: 'A destructor or finaliser failed (a Python __del__, a C++ ~Object): releasing what the run held went wrong, usually in the wrong order.',
+  },
+  {
+    name: 'removal-refused-in-use',
+    category: C.CLEANUP,
+    pattern: /(?:volume|container|image|network) is (?:in use|being used)|error unmounting|while attempting to delete storage|failed to shutdown shim|EPERM: operation not permitted, (?:rename|unlink|rmdir|scandir)/i,
+    description: 'Removing a volume, container or file was refused because something still holds it.',
+  },
+
   // ── The worker or its host went away. ──
   {
     name: 'ci-agent-offline',
@@ -586,6 +606,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     pattern:
       /(?:Agent|Slave) went offline during the build|ChannelClosedException|Backing channel [^\n]{0,160} is disconnected|lost communication with the server|runner has received a shutdown signal|org\.jenkinsci\.remoting|JNLP4-connect connection|We stopped hearing from agent|agent did not renew the lock/i,
     description: 'The CI agent/runner lost its connection to the controller mid-build.',
+  },
+  {
+    name: 'nccl-heartbeat-monitor-timeout',
+    category: C.TIMEOUT,
+    pattern: /Heartbeat monitor timed out/,
+    description: "ProcessGroupNCCL's heartbeat monitor: the watchdog itself stopped making progress (a hung collective), not a lost worker.",
   },
   {
     name: 'heartbeat-timeout',
@@ -597,7 +623,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'cluster-node-lost',
     category: C.DISCONNECTION,
     pattern:
-      /Lost all workers|node (?:has )?(?:crashed|died|been marked (?:as )?dead)|\bNodeLost\b|stream closed to scheduler|lost connection to (?:the )?(?:scheduler|coordinator|controller|master|head node)/i,
+      /Lost all workers|node (?:has )?(?:crashed|died|been marked (?:as )?dead)|\((?:Agent|agent) [Ll]ost\)|\bAgent [Ll]ost\b|\bJob disconnected\b|\bis lost since its node is down|Failed to check the "should dump" flag on TCPStore|received errors while waiting for send\/recv from rank|\bNodeLost\b|stream closed to scheduler|lost connection to (?:the )?(?:scheduler|coordinator|controller|master|head node)/i,
     description: 'The scheduler lost the node or the worker lost the scheduler.',
   },
   {
@@ -826,7 +852,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'teardown-leak',
     category: C.CLEANUP,
-    pattern: /destroy_process_group\(\) was not called|UnmountVolume\.TearDown failed|is currently in use by another process|In use by another client|could not be reset|Unclosed (?:client session|connector)|\(rm_rf\)|Process Group destroyed|process group has NOT been destroyed|failed to exit gracefully and has been force exited|[Tt]eardown timeout|ResourceWarning: unclosed|did not exit cleanly|State '(?:stop|final)[\w-]*' timed out|Stopping timed out|Processes still around after SIGKILL|Timeout waiting to lock|Open handles? (?:potentially )?keeping Jest from exiting/,
+    pattern: /destroy_process_group\(\) was not called|UnmountVolume\.TearDown failed|is currently in use by another process|In use by another client|could not be reset|Unclosed (?:client session|connector)|\(rm_rf\)|Process Group destroyed|process group has NOT been destroyed|failed to exit gracefully and has been force exited|[Tt]eardown timeout|ResourceWarning: unclosed|did not exit cleanly|State '(?:stop|final)[\w-]*' timed out|Stopping timed out|Processes still around after SIGKILL|Timeout waiting to lock|[Oo]pen handles? (?:potentially )?keeping Jest from exiting|Jest has detected the following \d+ open handles?/,
     description: 'Something a run created was not torn down (process group, worker processes, open files, semaphores).',
   },
   {
@@ -870,7 +896,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'dns-resolution-failure',
     category: C.CONNECTION,
     pattern:
-      /Temporary failure in name resolution|Name or service not known|nodename nor servname provided|\bEAI_AGAIN\b|\bENOTFOUND\b|getaddrinfo (?:failed|EAI_\w+|ENOTFOUND)|Could not resolve host|failed to lookup address|UnknownHostException|Unable to resolve host|No address associated with hostname|gethostbyname/i,
+      /Temporary failure in name resolution|Temporary failure resolving '|Name or service not known|nodename nor servname provided|\bEAI_AGAIN\b|\bENOTFOUND\b|getaddrinfo (?:failed|EAI_\w+|ENOTFOUND)|Could not resolve host|failed to lookup address|UnknownHostException|Unable to resolve host|No address associated with hostname|gethostbyname/i,
     description: 'DNS lookup failed.',
   },
   {
@@ -1023,7 +1049,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'pip-no-matching-distribution',
     category: C.DEPENDENCY,
     kind: 'permanent',
-    pattern: /No matching distribution found for|Could not find a version that satisfies the requirement/,
+    pattern: /No matching distribution found for|Could not find a version that satisfies the requirement|nothing provides requested|there is no version of [\w.-]+==/,
     description: 'The requested package or version does not exist on the index.',
   },
   {
@@ -1286,7 +1312,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'test-summary-failed',
     category: C.EXECUTION,
-    pattern: /Test Suites: \d+ failed|Tests:\s+\d+ failed|\b\d+ failed(?:, \d+ (?:passed|deselected|skipped|errors?))*(?: in [\d.]+s)?\b[ =]*$/m,
+    pattern: /Test Suites: \d+ failed|Tests:\s+\d+ failed|TestsFailedException|\bTests unsuccessful\b|^[ \t]*[═=]{2,} Failed tests? [═=]{2,}|^Test Summary:[^\n]*\bFail\b|Found \d+ data race\(s\)|\b\d+ failed(?:, \d+ (?:passed|deselected|skipped|errors?))*(?: in [\d.]+s)?\b[ =]*$/m,
     description: 'A test runner summary line reports failed tests.',
   },
 
