@@ -18,6 +18,11 @@ export interface Corpus {
   training: FamilyEntry[];
   heldOut: FamilyEntry[];
   heldOutFamilies: ReadonlySet<string>;
+  /**
+   * Records of held-out families in files that rule writers read in full (holdout.json readByRuleWriters): no
+   * longer unseen, so neither held out nor training (the final fit, on `all`, still learns from them).
+   */
+  exposed: FamilyEntry[];
   /** Lines that did not parse (a file being appended to at the moment), by file. */
   skipped: Record<string, number>;
 }
@@ -64,15 +69,18 @@ export function loadCorpus(root: string = repoRoot()): Corpus {
   if (existsSync(dir)) {
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) all.push(...readJsonl(join(dir, file), file, skipped));
   }
-  const holdout = JSON.parse(readFileSync(join(dir, 'holdout.json'), 'utf8')) as { families: string[] };
+  const holdout = JSON.parse(readFileSync(join(dir, 'holdout.json'), 'utf8')) as { families: string[]; readByRuleWriters?: { files: string[] } };
   const heldOutFamilies = new Set(holdout.families);
+  const readFiles = new Set(holdout.readByRuleWriters?.files ?? []);
   // Legacy records always train (the original rules were written from them); held out is by family of the new files.
-  const isHeldOut = (e: FamilyEntry): boolean => !e.family.startsWith('legacy-') && heldOutFamilies.has(e.family);
+  const ofHeldOutFamily = (e: FamilyEntry): boolean => !e.family.startsWith('legacy-') && heldOutFamilies.has(e.family);
+  const isExposed = (e: FamilyEntry): boolean => ofHeldOutFamily(e) && readFiles.has(e.file);
   return {
     all,
-    training: all.filter((e) => !isHeldOut(e)),
-    heldOut: all.filter(isHeldOut),
+    training: all.filter((e) => !ofHeldOutFamily(e)),
+    heldOut: all.filter((e) => ofHeldOutFamily(e) && !isExposed(e)),
     heldOutFamilies,
+    exposed: all.filter(isExposed),
     skipped,
   };
 }
