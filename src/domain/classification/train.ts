@@ -35,7 +35,7 @@ export interface TrainingOptions {
 }
 
 /** l2 chosen by 5-fold cross-validation by family over the training families (bench/classify-cv.ts --options). */
-const DEFAULTS: Required<TrainingOptions> = { epochs: 16, learningRate: 0.2, l2: 5e-4, minPairCount: 3, seed: 9, minFeatureFamilies: 2 };
+const DEFAULTS: Required<TrainingOptions> = { epochs: 16, learningRate: 0.2, l2: 2e-3, minPairCount: 3, seed: 9, minFeatureFamilies: 2 };
 
 const familyGroupOf = (family: string): string => (family.startsWith('legacy-') ? family.slice('legacy-'.length) : family);
 
