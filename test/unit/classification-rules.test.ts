@@ -287,6 +287,8 @@ const SAMPLES: Record<string, FailureObservation> = {
   'exit-sigill': { exitCode: 132 },
   'exit-sigsegv': { signal: 'SIGSEGV' },
   'exit-sigabrt': { exitCode: 134 },
+  'exit-sigfpe': { exitCode: 136 },
+  'floating-point-exception': { message: 'Floating point exception (core dumped)' },
   'exit-sigbus': { exitCode: 135 },
   'exit-sigkill': { signal: 'SIGKILL' },
   'exit-sigterm': { exitCode: 143 },

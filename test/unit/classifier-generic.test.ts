@@ -6,6 +6,7 @@
  * the labelling conventions of issue 3.
  */
 import { classifyFailure } from '../../src/domain/classification';
+import { exitCodeInText } from '../../src/domain/classification/classify';
 
 const GENERIC: ReadonlyArray<readonly [string, string]> = [
   ["TEST_CONFIGURATION_ERROR", "train.py: error: the following arguments are required: --deepspeed_config"],
@@ -107,5 +108,22 @@ describe('generic evidence carries over to phrasings the rules do not name', () 
   it('an unmount during teardown is cleanup, a mount that cannot be set up is configuration', () => {
     expect(classifyFailure({ message: 'UnmountVolume.TearDown failed for volume "data": device or resource busy' }, undefined, { model: null }).category).toBe('RESOURCE_CLEANUP_ERROR');
     expect(classifyFailure({ message: 'MountVolume.SetUp failed for volume "cfg" : configmap "app" not found' }, undefined, { model: null }).category).toBe('TEST_CONFIGURATION_ERROR');
+  });
+
+  it('reads an exit code the text reports, when none was observed, only where its meaning is fixed by convention', () => {
+    expect(exitCodeInText('srun: error: node12: task 0: Exited with exit code 139')).toBe(139);
+    expect(exitCodeInText('make: *** [Makefile:12: test] Error 134')).toBe(134);
+    expect(exitCodeInText('ERROR: process "/bin/sh -c make" did not complete successfully: exit code: 137')).toBe(137);
+    expect(exitCodeInText('bash: line 1: exited with 127')).toBe(127);
+    // Codes without a fixed meaning, and numbers that are not exit codes, are not read.
+    expect(exitCodeInText('Error: Process completed with exit code 1.')).toBeUndefined();
+    expect(exitCodeInText('exit status 2')).toBeUndefined();
+    expect(exitCodeInText('Error 139 bytes written')).toBeUndefined();
+    const rulesOnly = { model: null } as const;
+    expect(classifyFailure({ message: 'srun: error: node12: task 0: Exited with exit code 139' }, undefined, rulesOnly).rule).toBe('exit-sigsegv');
+    expect(classifyFailure({ message: 'srun: error: cpu-node-80: task 0: Exited with exit code 136' }, undefined, rulesOnly).rule).toBe('exit-sigfpe');
+    expect(classifyFailure({ message: 'make: *** [Makefile:12: test] Error 134' }, undefined, rulesOnly).rule).toBe('exit-sigabrt');
+    // An observed exit code wins over the one in the text.
+    expect(classifyFailure({ message: 'the previous step exited with exit code 139', exitCode: 137 }, undefined, rulesOnly).rule).toBe('exit-sigkill');
   });
 });

@@ -151,6 +151,22 @@ export function junitRanNoTests(xml: string): boolean {
   return counted && !/<testcase\b/.test(xml);
 }
 
+/**
+ * An exit code the text reports when the observation carries none ("srun: task 0: Exited with exit code 139",
+ * "make: *** [test] Error 134", "exit status 137"): only the codes whose meaning is fixed by convention (126, 127
+ * and 128 + signal), the last one reported. Then the exit-code rules read it as they would a real one.
+ */
+const TEXT_EXIT_CODE =
+  /(?:\bexit(?:ed)?(?: with)?(?: exit)? (?:code|status)|\bexit ?code[:=]|returned non-zero exit status|\*\*\* \[[^\]\n]{1,200}\] Error|\bexited with) ?:? ?(12[67]|1[3-5]\d)\b/gi;
+
+export function exitCodeInText(text: string): number | undefined {
+  let code: number | undefined;
+  TEXT_EXIT_CODE.lastIndex = 0;
+  for (let m = TEXT_EXIT_CODE.exec(text); m !== null; m = TEXT_EXIT_CODE.exec(text)) code = Number(m[1]);
+  TEXT_EXIT_CODE.lastIndex = 0;
+  return code;
+}
+
 /** What the rules and the model read of an output tail: error lines of the last 64 KiB, then its last 4 KiB in full. */
 export function outputEvidence(outputTail: string): string {
   const window = tail(outputTail, OUTPUT_TAIL_LIMIT);
@@ -179,6 +195,8 @@ interface Evidence {
   junitText: string;
   exitCode?: number;
   signal?: string;
+  /** The exit code was read from the text (exitCodeInText), not observed: the model is not told it. */
+  exitFromText: boolean;
   exceptionTypes: ReadonlySet<string>;
   junitFailures: readonly JUnitFailure[];
 }
@@ -197,6 +215,8 @@ function gatherEvidence(obs: FailureObservation): Evidence {
 
   let signal = normalizeSignal(obs.signal);
   let exitCode = typeof obs.exitCode === 'number' && Number.isInteger(obs.exitCode) ? obs.exitCode : undefined;
+  const observedExit = exitCode !== undefined || signal !== undefined;
+  if (!observedExit) exitCode = exitCodeInText(haystack);
   if (signal === undefined && exitCode !== undefined && exitCode > 128 && exitCode < 160) signal = signalName(exitCode - 128);
   if (exitCode === undefined && signal !== undefined) {
     const n = signalNumber(signal);
@@ -218,6 +238,7 @@ function gatherEvidence(obs: FailureObservation): Evidence {
     junitText: reportText,
     exceptionTypes,
     junitFailures,
+    exitFromText: !observedExit && exitCode !== undefined,
     ...(exitCode !== undefined ? { exitCode } : {}),
     ...(signal !== undefined ? { signal } : {}),
   };
@@ -293,8 +314,8 @@ export function classifyFailure(
         ...(ev.output ? { outputTail: ev.output } : {}),
         ...(ev.junitText ? { junitText: ev.junitText } : {}),
         ...(obs.exceptionType ? { exceptionType: obs.exceptionType } : {}),
-        ...(ev.exitCode !== undefined ? { exitCode: ev.exitCode } : {}),
-        ...(ev.signal !== undefined ? { signal: ev.signal } : {}),
+        ...(ev.exitCode !== undefined && !ev.exitFromText ? { exitCode: ev.exitCode } : {}),
+        ...(ev.signal !== undefined && !ev.exitFromText ? { signal: ev.signal } : {}),
       })
     : undefined;
   const confidence = guess ? Number(guess.confidence.toFixed(4)) : 0;

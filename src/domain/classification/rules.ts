@@ -661,6 +661,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'SIGSEGV: a deterministic native crash (segfault on import, bad extension build).',
   },
   {
+    name: 'floating-point-exception',
+    category: C.CRASH,
+    pattern: /Floating point exception|\bSIGFPE\b|Arithmetic exception/,
+    description: 'SIGFPE named in the output: an arithmetic fault in native code (division by zero), deterministic.',
+  },
+  {
     name: 'go-runtime-fatal-signal',
     category: C.CRASH,
     pattern: /unexpected signal during runtime execution/,
@@ -1419,6 +1425,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     category: C.CRASH,
     exitCodes: [134],
     description: 'Killed by SIGABRT (exit 134).',
+  },
+  {
+    name: 'exit-sigfpe',
+    category: C.CRASH,
+    exitCodes: [136],
+    description: 'SIGFPE (exit 136): an arithmetic fault, such as an integer division by zero in native code; deterministic.',
   },
   {
     name: 'exit-sigbus',
