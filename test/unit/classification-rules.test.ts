@@ -36,6 +36,8 @@ const SAMPLES: Record<string, FailureObservation> = {
   'open-handles-after-run': { message: 'Jest did not exit one second after the test run has completed.' },
   'cuda-teardown-after-driver-unload': { message: 'terminate called after throwing an instance of \'std::runtime_error\'\n  what():  cudaFree failed with: 4: driver shutting down\nAborted (core dumped)', exitCode: 134 },
   'destructor-or-finaliser-failed': { message: 'Exception ignored in: <function _MultiProcessingDataLoaderIter.__del__ at 0x7f7162a08af0>\nTraceback (most recent call last):' },
+  'lock-held-by-another-process': { message: 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 2448 (unattended-upgr)' },
+  'address-sanitizer-error': { message: '==4242==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000000011 at pc 0x55d1 bp 0x7ffc sp 0x7ffc' },
   'removal-refused-in-use': { message: 'Error response from daemon: remove my_volume: volume is in use - [3b1f0c]' },
   'nccl-heartbeat-monitor-timeout': { message: '[rank3]:[E ProcessGroupNCCL.cpp:1316] [PG 0 Rank 3] Heartbeat monitor timed out! Process will be terminated after dumping debug info.' },
   'ci-job-time-limit': { message: 'ERROR: Job failed: execution took longer than 1h0m0s seconds' },

@@ -252,6 +252,8 @@ function excerptOf(text: string): string {
 /** undefined: the rule does not match; otherwise the excerpt ('' when the rule has no pattern). */
 function matchRule(rule: CompiledRule, ev: Evidence): string | undefined {
   if (rule.exitCodes && (ev.exitCode === undefined || !rule.exitCodes.has(ev.exitCode))) return undefined;
+  // An exit code read from the text is a fallback for the exit-code rules alone, not evidence for a phrase rule.
+  if (rule.exitCodes && rule.pattern && ev.exitFromText) return undefined;
   if (rule.signals && (ev.signal === undefined || !rule.signals.has(ev.signal))) return undefined;
   if (rule.exceptionTypes) {
     let any = false;

@@ -248,7 +248,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'gpu-busy-or-unavailable',
     category: C.HW_AVAILABILITY,
-    pattern: /CUDA-capable device\(s\) is\/are busy or unavailable|cudaErrorDevicesUnavailable|all CUDA-capable devices are busy/i,
+    pattern: /CUDA-capable device\(s\) is\/are busy or unavailable|(?:libtpu\.so|TPU|accelerator)[^\n]{0,40}already in use by another process|cudaErrorDevicesUnavailable|all CUDA-capable devices are busy/i,
     description: 'GPUs are exclusive-process and taken, or otherwise unavailable.',
   },
   {
@@ -304,7 +304,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'gpu-compute-capability-too-low',
     category: C.HW_CAPABILITY,
     pattern:
-      /only supports (?:Ampere|Hopper|Turing|Volta) GPUs or newer|only supported on GPUs with compute capability|requires? (?:a GPU with )?compute capability|compute capability (?:of at least|[<>]=?|below)|need at least compute capability|CUDA capability [\d. ]+is not supported|Compute Capability is lower than|kernel requires [\d.]+ capability|which is of cuda capability [\d.]+|no longer supports this GPU because it is too old|(?:bf16|bfloat16) is not supported on|does not support (?:bf16|bfloat16|fp8|float8)|(?:bf16|bfloat16)[^\n]{0,60}requires[^\n]{0,60}supported device/i,
+      /only supports (?:Ampere|Hopper|Turing|Volta) GPUs or newer|only supported on GPUs with compute capability|requires? (?:a GPU with )?compute capability|compute capability [\d.]+ or (?:higher|newer|above) (?:is )?required|compute capability (?:of at least|[<>]=?|below)|need at least compute capability|CUDA capability [\d. ]+is not supported|Compute Capability is lower than|kernel requires [\d.]+ capability|which is of cuda capability [\d.]+|no longer supports this GPU because it is too old|(?:bf16|bfloat16) is not supported on|does not support (?:bf16|bfloat16|fp8|float8)|(?:bf16|bfloat16)[^\n]{0,60}requires[^\n]{0,60}supported device/i,
     description: 'The device is too old or too small for the code (compute capability, bf16, FlashAttention): needs newer hardware.',
   },
   {
@@ -350,7 +350,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'cpu-lacks-instruction-set',
     category: C.HW_CAPABILITY,
-    pattern: /compiled to use (?:AVX\w*|SSE[\d.]*|FMA)[^\n]{0,40}instructions, but these aren't available|trap invalid opcode|(?<!an )\billegal instruction\b(?! was encountered)/i,
+    pattern: /compiled to use (?:AVX\w*|SSE[\d.]*|FMA)[^\n]{0,40}instructions, but these aren't available|VT-x is not available|VERR_VMX_NO_VMX|AMD-V is (?:not available|disabled)|VERR_SVM_\w+|trap invalid opcode|(?<!an )\billegal instruction\b(?! was encountered)/i,
     description: 'The CPU lacks instructions the binary was built for (AVX/AVX2 on an old CPU or a VM that hides them).',
   },
   {
@@ -593,9 +593,15 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'A destructor or finaliser failed (a Python __del__, a C++ ~Object): releasing what the run held went wrong, usually in the wrong order.',
   },
   {
+    name: 'lock-held-by-another-process',
+    category: C.CLEANUP,
+    pattern: /Could not get lock \S+\. It is held by process|\bis locked by another process|can't lock file '[^'\n]{1,200}' - got timeout|lock (?:file )?(?:is )?(?:still )?held by (?:another )?process/i,
+    description: 'A lock that another (often stale or leftover) process holds: the package manager, the VM manager, a build tool.',
+  },
+  {
     name: 'removal-refused-in-use',
     category: C.CLEANUP,
-    pattern: /(?:volume|container|image|network) is (?:in use|being used)|error unmounting|while attempting to delete storage|failed to shutdown shim|EPERM: operation not permitted, (?:rename|unlink|rmdir|scandir)/i,
+    pattern: /(?:volume|container|image|network) is (?:in use|being used)|error unmounting|while attempting to delete storage|failed to shutdown shim|EPERM: operation not permitted, (?:rename|unlink|rmdir|scandir)|unable to (?:recursively )?delete path [^\n]{1,300}: AccessDenied|failed to rename [^\n]{0,200}(?:AccessDenied|Access is denied)|\[WinError 5\] Access is denied: '[^'\n]*\\(?:Temp|tmp)\\/i,
     description: 'Removing a volume, container or file was refused because something still holds it.',
   },
 
@@ -616,14 +622,14 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'heartbeat-timeout',
     category: C.DISCONNECTION,
-    pattern: /heartbeat[^\n]{0,100}time(?:d ?)?out|TIMEOUT_TYPE_HEARTBEAT|missed (?:too many )?heartbeats?|failed to heartbeat|no heartbeat (?:received|from)|lack of heartbeat/i,
+    pattern: /heartbeat[^\n]{0,100}time(?:d ?)?out|TIMEOUT_TYPE_HEARTBEAT|missed (?:too many )?heartbeats?|failed to heartbeat(?![^\n]{0,200}connection refused)|no heartbeat (?:received|from)|lack of heartbeat/i,
     description: 'The worker stopped heartbeating (Temporal heartbeat timeout: the worker died or stalled).',
   },
   {
     name: 'cluster-node-lost',
     category: C.DISCONNECTION,
     pattern:
-      /Lost all workers|node (?:has )?(?:crashed|died|been marked (?:as )?dead)|\((?:Agent|agent) [Ll]ost\)|\bAgent [Ll]ost\b|\bJob disconnected\b|\bis lost since its node is down|Failed to check the "should dump" flag on TCPStore|received errors while waiting for send\/recv from rank|\bNodeLost\b|stream closed to scheduler|lost connection to (?:the )?(?:scheduler|coordinator|controller|master|head node)/i,
+      /Lost all workers|node (?:has )?(?:crashed|died|been marked (?:as )?dead)|\((?:Agent|agent) [Ll]ost\)|\bAgent [Ll]ost\b|\bJob disconnected\b|Daemon process terminated and closed the connection|Could not connect to [\w ]{0,20}compile daemon|Disconnected \(\d+ times?\)|reconnect failed before timeout|SessionExpiredException|KeeperErrorCode = (?:Session expired|ConnectionLoss)|have not heard from server in \d+|\bis lost since its node is down|Failed to check the "should dump" flag on TCPStore|received errors while waiting for send\/recv from rank|\bNodeLost\b|stream closed to scheduler|lost connection to (?:the )?(?:scheduler|coordinator|controller|master|head node)/i,
     description: 'The scheduler lost the node or the worker lost the scheduler.',
   },
   {
@@ -665,6 +671,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     category: C.CRASH,
     pattern: /Floating point exception|\bSIGFPE\b|Arithmetic exception/,
     description: 'SIGFPE named in the output: an arithmetic fault in native code (division by zero), deterministic.',
+  },
+  {
+    name: 'address-sanitizer-error',
+    category: C.CRASH,
+    pattern: /==\d+==ERROR: AddressSanitizer: (?!.*leak)|ERROR: AddressSanitizer: (?:heap|stack|global|SEGV|use-after|double-free|attempting)/,
+    description: 'AddressSanitizer found a memory error (overflow, use after free, SEGV): a deterministic bug in native code.',
   },
   {
     name: 'go-runtime-fatal-signal',
@@ -734,7 +746,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'port-still-bound',
     category: C.CLEANUP,
-    pattern: /[Aa]ddress already in use|\bAddress in use\b|\[Errno 98\]|\bEADDRINUSE\b|port is already allocated|bind: address already in use/,
+    pattern: /[Aa]ddress already in use|\bAddress in use\b|Only one usage of each socket address|couldn'?t bind [^\n]{0,40}socket|\[Errno 98\]|\bEADDRINUSE\b|port is already allocated|bind: address already in use/,
     description: 'The port is still bound by a previous or concurrent run on this host (EADDRINUSE): free it or pick another.',
   },
   {
@@ -777,7 +789,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'service-overloaded',
     category: C.OVERLOAD,
     pattern:
-      /\b503\b[^\n]{0,80}(?:overload|capacity|Service Unavailable|Unavailable)|Service (?:Temporarily )?Unavailable|server (?:is )?overloaded|model is overloaded|(?:is )?at capacity\b|capacity problems|No server is available to handle this request/i,
+      /\b503\b[^\n]{0,80}(?:overload|capacity|Service Unavailable|Unavailable)|Service (?:Temporarily )?Unavailable|server (?:is )?overloaded|model is overloaded|(?:is )?at capacity\b|capacity problems|No server is available to handle this request|HTTPStatus\.SERVICE_UNAVAILABLE|"code": ?503\b|no slots available after \d+ retries/i,
     description: 'HTTP 503 or an explicit "overloaded / at capacity" reply.',
   },
   {
@@ -946,7 +958,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'connection-closed',
     category: C.CONNECTION,
     pattern:
-      /Connection closed by (?:remote |foreign )?(?:peer|host|server|\d)|Server disconnected|RemoteDisconnected|Remote end closed connection|server closed the connection unexpectedly|ServerDisconnectedError|RemoteProtocolError|ConnectionTerminated|Socket (?:recv|send) (?:failed|error)|socketStartConnect|\bConnect(?:ion)? to [^\n]{1,60} failed|Couldn't connect to server|Could not connect to (?:the )?(?:endpoint|server|host)|EndpointConnectionError|Cannot connect to the Docker daemon|dial (?:unix|tcp) [^\n]{0,80}(?:no such file|connection refused|connect:)|[Cc]ouldn'?t reach|couldn'?t connect to|CONNECTION FAILED|spurious network error|Could not transfer artifact|Could not GET '|Unable to load the service index|\bfetch failed\b|Failed to connect to (?!bus)|Connect failed|\bEPROTO\b|SSL routines|tlsv1 alert|RST_STREAM|StatusCode\.CANCELLED|\b1 CANCELLED\b|MaxRetriesPerRequestError|\bConnectionError\b|connectFullMesh failed|Connection (?:was )?(?:broken|lost|dropped)|RendezvousConnectionError|connection to the C10d store has failed|Could not HEAD '|HttpErrorStatusCodeException|Socket closed|returned non-zero exit status 255|retry connect to|the remote end hung up unexpectedly|early EOF|The requested URL returned error: 5\d\d|RPC failed; curl \d+|unexpected disconnect while reading sideband|gnutls_handshake\(\) failed|CommClosedError|ProxyError|Tunnel connection failed|407 Proxy Authentication Required|unable to complete a TCP connection/,
+      /Connection closed by (?:remote |foreign )?(?:peer|host|server|\d)|Server disconnected|RemoteDisconnected|Remote end closed connection|server closed the connection unexpectedly|ServerDisconnectedError|RemoteProtocolError|ConnectionTerminated|Socket (?:recv|send) (?:failed|error)|socketStartConnect|\bConnect(?:ion)? to [^\n]{1,60} failed|Couldn't connect to server|Could not connect to (?:the )?(?:endpoint|server|host)|EndpointConnectionError|Cannot connect to the Docker daemon|dial (?:unix|tcp) [^\n]{0,80}(?:no such file|connection refused|connect:)|[Cc]ouldn'?t reach|couldn'?t connect to|CONNECTION FAILED|spurious network error|Could not transfer artifact|Could not GET '|Unable to load the service index|\bfetch failed\b|Failed to connect to (?!bus)|Connect failed|\bEPROTO\b|SSL routines|tlsv1 alert|RST_STREAM|StatusCode\.CANCELLED|\b1 CANCELLED\b|MaxRetriesPerRequestError|\bConnectionError\b|connectFullMesh failed|has failed due to network error|Cannot send after transport endpoint shutdown|Transport endpoint is not connected|Connection (?:was )?(?:broken|lost|dropped)|RendezvousConnectionError|connection to the C10d store has failed|Could not HEAD '|HttpErrorStatusCodeException|Socket closed|returned non-zero exit status 255|retry connect to|the remote end hung up unexpectedly|early EOF|The requested URL returned error: 5\d\d|RPC failed; curl \d+|unexpected disconnect while reading sideband|gnutls_handshake\(\) failed|CommClosedError|ProxyError|Tunnel connection failed|407 Proxy Authentication Required|unable to complete a TCP connection/,
     description: 'The connection was closed, reset or never made (peer gone, server disconnected, daemon socket missing, proxy/TLS protocol errors).',
   },
   {
@@ -1055,7 +1067,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'pip-no-matching-distribution',
     category: C.DEPENDENCY,
     kind: 'permanent',
-    pattern: /No matching distribution found for|Could not find a version that satisfies the requirement|nothing provides requested|there is no version of [\w.-]+==/,
+    pattern: /No matching distribution found for|Could not find a version that satisfies the requirement|nothing provides requested|there is no version of [\w.-]+==|No available formula with the name|Unable to find a match: |E: Unable to locate package|has no installation candidate/,
     description: 'The requested package or version does not exist on the index.',
   },
   {
