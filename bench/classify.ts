@@ -220,6 +220,12 @@ function main(): void {
   printScore('  same, rules only', heldOutRulesOnly);
   // Held-out messages are not printed unless asked: whoever writes rules should not read them.
   printDetail(heldOut, args.includes('--show-held-out-misses'));
+  // By file: the older held-out families and those of each later batch (their families new to the corpus).
+  const files = [...new Set(corpus.heldOut.map((e) => e.file))].sort();
+  console.log('  by file (category, kind): ' + files.map((file) => {
+    const part = score(corpus.heldOut.filter((e) => e.file === file), (e) => classifyFailure(observation(e), BUILT_IN_RULES, { model: evaluationModel }));
+    return `${file} ${part.messages}: ${pct(part.category, part.messages)}, ${pct(part.kind, part.messages)}`;
+  }).join('; '));
   const heldOutShipped = score(corpus.heldOut, (e) => classifyFailure(observation(e)));
   printScore('  same families, SHIPPED model (final fit, trained on them too: fit, not generalisation)', heldOutShipped);
   console.log('');
