@@ -177,7 +177,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'disk-io-error',
     category: C.HW_PERFORMANCE,
-    pattern: /blk_update_request: (?:I\/O|critical \w+) error|I\/O error, dev \w+|\bata\d+(?:\.\d+)?: (?:exception Emask|failed command)|Buffer I\/O error on dev|critical medium error|Medium Error|nvme\d+: (?:I\/O \d+ (?:\(I\/O Cmd\) )?(?:QID \d+ )?)?(?:timeout|controller is down)|EXT4-fs error|XFS \([^)\n]{1,40}\): (?:Corruption|metadata I\/O error|log I\/O error)|BTRFS (?:error|critical)|Remounting filesystem read-only/i,
+    pattern: /blk_update_request: (?:I\/O|critical \w+) error|I\/O error, dev \w+|\bata\d+(?:\.\d+)?: (?:exception Emask|failed command)|Buffer I\/O error on dev|critical medium error|Medium Error|nvme\d+: (?:I\/O \d+ (?:\(I\/O Cmd\) )?(?:QID \d+ )?)?(?:timeout|controller is down)|EXT4-fs error|XFS \([^)\n]{1,40}\): (?:Corruption|metadata I\/O error|log I\/O error)|BTRFS (?:error|critical)|Remounting filesystem read-only|Input\/output error during (?:write|read) on \/dev\//i,
     description: 'The kernel reports disk or NVMe I/O errors: the device is failing.',
   },
   {
@@ -248,7 +248,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'gpu-busy-or-unavailable',
     category: C.HW_AVAILABILITY,
-    pattern: /CUDA-capable device\(s\) is\/are busy or unavailable|(?:libtpu\.so|TPU|accelerator)[^\n]{0,40}already in use by another process|cudaErrorDevicesUnavailable|all CUDA-capable devices are busy/i,
+    pattern: /CUDA-capable device\(s\) is\/are busy or unavailable|(?:libtpu\.so|TPU|accelerator)[^\n]{0,40}already in use by another process|no healthy devices present|cannot allocate unhealthy devices|failed to find gpu id|Could not access KVM kernel module|failed to initialize kvm|There are no longer any instances available with the requested specifications|cudaErrorDevicesUnavailable|all CUDA-capable devices are busy/i,
     description: 'GPUs are exclusive-process and taken, or otherwise unavailable.',
   },
   {
@@ -304,7 +304,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'gpu-compute-capability-too-low',
     category: C.HW_CAPABILITY,
     pattern:
-      /only supports (?:Ampere|Hopper|Turing|Volta) GPUs or newer|only supported on GPUs with compute capability|requires? (?:a GPU with )?compute capability|compute capability [\d.]+ or (?:higher|newer|above) (?:is )?required|compute capability (?:of at least|[<>]=?|below)|need at least compute capability|CUDA capability [\d. ]+is not supported|Compute Capability is lower than|kernel requires [\d.]+ capability|which is of cuda capability [\d.]+|no longer supports this GPU because it is too old|(?:bf16|bfloat16) is not supported on|does not support (?:bf16|bfloat16|fp8|float8)|(?:bf16|bfloat16)[^\n]{0,60}requires[^\n]{0,60}supported device/i,
+      /only supports (?:Ampere|Hopper|Turing|Volta) GPUs or newer|only supported on GPUs with compute capability|requires? (?:a GPU with )?compute capability|compute capability [\d.]+ or (?:higher|newer|above) (?:is )?required|requires \.target sm_\d+ or higher|Target GPU SM \d+ is not supported|\bUnsupported SM\b|compute capability (?:of at least|[<>]=?|below)|need at least compute capability|CUDA capability [\d. ]+is not supported|Compute Capability is lower than|kernel requires [\d.]+ capability|which is of cuda capability [\d.]+|no longer supports this GPU because it is too old|(?:bf16|bfloat16) is not supported on|does not support (?:bf16|bfloat16|fp8|float8)|(?:bf16|bfloat16)[^\n]{0,60}requires[^\n]{0,60}supported device/i,
     description: 'The device is too old or too small for the code (compute capability, bf16, FlashAttention): needs newer hardware.',
   },
   {
@@ -599,6 +599,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'A lock that another (often stale or leftover) process holds: the package manager, the VM manager, a build tool.',
   },
   {
+    name: 'pod-kill-failed',
+    category: C.CLEANUP,
+    pattern: /\bFailedKillPod\b|error killing pod|failed to "Kill(?:PodSandbox|Container)"|KillPodSandboxError|failed to "StopPodSandbox"/,
+    description: 'The kubelet could not kill or tear down a pod or container (whatever the runtime call it waited on said).',
+  },
+  {
     name: 'removal-refused-in-use',
     category: C.CLEANUP,
     pattern: /(?:volume|container|image|network) is (?:in use|being used)|error unmounting|while attempting to delete storage|failed to shutdown shim|EPERM: operation not permitted, (?:rename|unlink|rmdir|scandir)|unable to (?:recursively )?delete path [^\n]{1,300}: AccessDenied|failed to rename [^\n]{0,200}(?:AccessDenied|Access is denied)|\[WinError 5\] Access is denied: '[^'\n]*\\(?:Temp|tmp)\\/i,
@@ -629,7 +635,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'cluster-node-lost',
     category: C.DISCONNECTION,
     pattern:
-      /Lost all workers|node (?:has )?(?:crashed|died|been marked (?:as )?dead)|\((?:Agent|agent) [Ll]ost\)|\bAgent [Ll]ost\b|\bJob disconnected\b|Daemon process terminated and closed the connection|Could not connect to [\w ]{0,20}compile daemon|Disconnected \(\d+ times?\)|reconnect failed before timeout|SessionExpiredException|KeeperErrorCode = (?:Session expired|ConnectionLoss)|have not heard from server in \d+|\bis lost since its node is down|Failed to check the "should dump" flag on TCPStore|received errors while waiting for send\/recv from rank|\bNodeLost\b|stream closed to scheduler|lost connection to (?:the )?(?:scheduler|coordinator|controller|master|head node)/i,
+      /Lost all workers|node (?:has )?(?:crashed|died|been marked (?:as )?dead)|\((?:Agent|agent) [Ll]ost\)|\bAgent [Ll]ost\b|\bJob disconnected\b|\bwas marked offline\b|Daemon process terminated and closed the connection|Could not connect to [\w ]{0,20}compile daemon|Disconnected \(\d+ times?\)|reconnect failed before timeout|SessionExpiredException|KeeperErrorCode = (?:Session expired|ConnectionLoss)|have not heard from server in \d+|\bis lost since its node is down|Failed to check the "should dump" flag on TCPStore|received errors while waiting for send\/recv from rank|\bNodeLost\b|stream closed to scheduler|lost connection to (?:the )?(?:scheduler|coordinator|controller|master|head node)/i,
     description: 'The scheduler lost the node or the worker lost the scheduler.',
   },
   {
@@ -651,6 +657,13 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     pattern:
       /\b(?:was|been|being|got) preempted\b|due to a preemption|DUE TO PREEMPTION|spot instance (?:was )?(?:terminated|interrupted|reclaimed)|Spot Instance (?:interruption|termination)|Host EC2 (?:instance )?Terminated|\binstance[- ]terminated\b|preemption notice/i,
     description: 'The machine was preempted or reclaimed (spot/preemptible VM, scheduler preemption): retry elsewhere.',
+  },
+
+  {
+    name: 'shared-library-cannot-open',
+    category: C.DEPENDENCY,
+    pattern: /cannot open shared object file: No such file or directory/,
+    description: 'A shared library is not installed: named before the abort or segfault that it causes.',
   },
 
   // ── Crash signals in text. ──
@@ -677,6 +690,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     category: C.CRASH,
     pattern: /==\d+==ERROR: AddressSanitizer: (?!.*leak)|ERROR: AddressSanitizer: (?:heap|stack|global|SEGV|use-after|double-free|attempting)/,
     description: 'AddressSanitizer found a memory error (overflow, use after free, SEGV): a deterministic bug in native code.',
+  },
+  {
+    name: 'native-panic-surfaced',
+    category: C.CRASH,
+    pattern: /\bpyo3_runtime\.PanicException\b|\bPanicException: /,
+    description: 'A Rust extension panicked and the panic surfaced in Python (pyo3 PanicException): a deterministic bug.',
   },
   {
     name: 'go-runtime-fatal-signal',
@@ -746,7 +765,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'port-still-bound',
     category: C.CLEANUP,
-    pattern: /[Aa]ddress already in use|\bAddress in use\b|Only one usage of each socket address|couldn'?t bind [^\n]{0,40}socket|\[Errno 98\]|\bEADDRINUSE\b|port is already allocated|bind: address already in use/,
+    pattern: /[Aa]ddress already in use|\bAddress in use\b|Only one usage of each socket address|Port \d+ was already in use|couldn'?t bind [^\n]{0,40}socket|\[Errno 98\]|\bEADDRINUSE\b|port is already allocated|bind: address already in use/,
     description: 'The port is still bound by a previous or concurrent run on this host (EADDRINUSE): free it or pick another.',
   },
   {
@@ -979,7 +998,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'leftover-from-previous-run',
     category: C.CLEANUP,
-    pattern: /Unable to create '[^'\n]{1,200}\.lock': File exists|\bindex\.lock\b[^\n]{0,80}(?:exists|Another git process)|failed to reserve container name|is reserved for [\w\s]{0,20}\b[0-9a-f]{12,}|[Cc]onflict\. The container name [^\n]{0,120} is already in use|destination path '[^'\n]{1,200}' already exists and is not an empty directory|address already in use|\bEADDRINUSE\b/,
+    pattern: /Unable to create '[^'\n]{1,200}\.lock': File exists|\bindex\.lock\b[^\n]{0,80}(?:exists|Another git process)|failed to reserve container name|is reserved for [\w\s]{0,20}\b[0-9a-f]{12,}|[Cc]onflict\. The container name [^\n]{0,120} is already in use|destination path '[^'\n]{1,200}' already exists and is not an empty directory|resource\(s\) with pending operations|ControlService FAILED 1061|ServiceCannotAcceptControl|marked for deletion|address already in use|\bEADDRINUSE\b/,
     description: 'What a previous run left behind is in the way (stale lock file, container name taken, workspace not emptied, port still bound).',
   },
   {
@@ -1067,7 +1086,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'pip-no-matching-distribution',
     category: C.DEPENDENCY,
     kind: 'permanent',
-    pattern: /No matching distribution found for|Could not find a version that satisfies the requirement|nothing provides requested|there is no version of [\w.-]+==|No available formula with the name|Unable to find a match: |E: Unable to locate package|has no installation candidate/,
+    pattern: /No matching distribution found for|Could not find a version that satisfies the requirement|nothing provides requested|there is no version of [\w.-]+==|No available formula with the name|Unable to find a match: |E: Unable to locate package|has no installation candidate|Artifact not found for name|PackagesNotFoundError/,
     description: 'The requested package or version does not exist on the index.',
   },
   {
@@ -1250,6 +1269,18 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     category: C.CONFIGURATION,
     pattern: /\bcode = (?:PermissionDenied|Unauthenticated|FailedPrecondition|InvalidArgument|OutOfRange|Unimplemented)\b|StatusCode\.(?:PERMISSION_DENIED|UNAUTHENTICATED|FAILED_PRECONDITION|INVALID_ARGUMENT|OUT_OF_RANGE|UNIMPLEMENTED)\b|\b(?:7 PERMISSION_DENIED|16 UNAUTHENTICATED|9 FAILED_PRECONDITION|3 INVALID_ARGUMENT|12 UNIMPLEMENTED)\b|\b(?:PERMISSION_DENIED|UNAUTHENTICATED|FAILED_PRECONDITION):/,
     description: 'gRPC statuses that name the caller as wrong: permission, authentication, precondition, argument, an unimplemented method (client and server disagree).',
+  },
+  {
+    name: 'offline-mode-without-cache',
+    category: C.CONFIGURATION,
+    pattern: /OfflineModeIsEnabled|Cannot find an appropriate cached snapshot folder|HF_HUB_OFFLINE=1|TRANSFORMERS_OFFLINE=1/,
+    description: 'Offline mode is set and what the run asks for is not cached: the environment is set up wrong.',
+  },
+  {
+    name: 'project-file-does-not-exist',
+    category: C.CONFIGURATION,
+    pattern: /\bMSB1009: Project file does not exist|\bMSB1003: Specify a project or solution file|requests unknown queue|fe_sendauth: no password supplied/,
+    description: 'The project, queue or credential the command names is not there (MSBuild, Grid Engine, libpq).',
   },
   {
     name: 'invalid-configuration',
