@@ -189,7 +189,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'gpu-device-lost',
     category: C.HW_PERFORMANCE,
-    pattern: /DEVICE_LOST\b|\bdevice (?:was )?lost\b|Unable to determine the device handle for GPU|NVLink[^\n]{0,60}(?:inactive|inActive|fatal error)|links are inActive/i,
+    pattern: /DEVICE_LOST\b|\bdevice (?:was |being )?lost\b|DXGI_ERROR_DEVICE_(?:REMOVED|HUNG|RESET)|Unable to determine the device handle for GPU|NVLink[^\n]{0,60}(?:inactive|inActive|fatal error)|links are inActive/i,
     description: 'The GPU was lost or its NVLink links are down (Level Zero/Vulkan DEVICE_LOST, NVML cannot reach the device).',
   },
   {
@@ -242,20 +242,20 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'no-cuda-device',
     category: C.HW_AVAILABILITY,
     pattern:
-      /No CUDA GPUs are available|no CUDA-capable device is detected|Unexpected error from cudaGetDeviceCount|CUDA unknown error - this may be due to an incorrectly set up environment|forward compatibility was attempted on non supported HW|cudaErrorCompatNotSupportedOnDevice|CUDA_ERROR_NO_DEVICE|cudaErrorNoDevice|Found no NVIDIA driver|No GPUs were found/i,
+      /No CUDA GPUs are available|no CUDA-capable device is detected|failed call to cuInit|Unexpected error from cudaGetDeviceCount|CUDA unknown error - this may be due to an incorrectly set up environment|forward compatibility was attempted on non supported HW|cudaErrorCompatNotSupportedOnDevice|CUDA_ERROR_NO_DEVICE|cudaErrorNoDevice|Found no NVIDIA driver|No GPUs were found/i,
     description: 'CUDA sees no device: no GPU, no driver, or CUDA_VISIBLE_DEVICES hides them.',
   },
   {
     name: 'gpu-busy-or-unavailable',
     category: C.HW_AVAILABILITY,
-    pattern: /CUDA-capable device\(s\) is\/are busy or unavailable|(?:libtpu\.so|TPU|accelerator)[^\n]{0,40}already in use by another process|no healthy devices present|cannot allocate unhealthy devices|failed to find gpu id|Could not access KVM kernel module|failed to initialize kvm|There are no longer any instances available with the requested specifications|cudaErrorDevicesUnavailable|all CUDA-capable devices are busy/i,
+    pattern: /CUDA-capable device\(s\) is\/are busy or unavailable|(?:libtpu\.so|TPU|accelerator)[^\n]{0,40}already in use by another process|no healthy devices present|can't open device "\/dev\/tty\w+"|could not open port '?\/dev\/tty\w+|eglInitialize failed|EGL_NOT_INITIALIZED|EGL error 0x3001|ERROR_INCOMPATIBLE_DRIVER|No device could be created|cannot allocate unhealthy devices|failed to find gpu id|Could not access KVM kernel module|failed to initialize kvm|There are no longer any instances available with the requested specifications|cudaErrorDevicesUnavailable|all CUDA-capable devices are busy/i,
     description: 'GPUs are exclusive-process and taken, or otherwise unavailable.',
   },
   {
     name: 'scheduler-insufficient-gpu',
     category: C.HW_AVAILABILITY,
     pattern:
-      /Insufficient (?:[\w.-]+\/)?(?:gpu|GPU|vcuda|gpu-mem|gpu-memory|mig-\S+)|gres\/gpu count reported lower than configured|nodes are available:[^\n]{0,300}(?:nvidia\.com|amd\.com|\/gpu|GPU)|Requested node configuration is not available|ReqNodeNotAvail|No available node types can fulfill resource request[^\n]{0,200}GPU|cannot be scheduled right now|Quota '[\w_]*GPU[\w_]*' exceeded|quota[^\n]{0,120}(?:GPU|gpu)|(?:GPU|gpu|accelerator)[^\n]{0,200}does not have enough resources|does not have enough resources[^\n]{0,200}(?:GPU|gpu|accelerator)/,
+      /Insufficient (?:[\w.-]+\/)?(?:gpu|GPU|vcuda|gpu-mem|gpu-memory|mig-\S+)|gres\/gpu count reported lower than configured|nodes are available:[^\n]{0,300}(?:nvidia\.com|amd\.com|\/gpu|GPU)|Requested node configuration is not available|ReqNodeNotAvail|No available node types can fulfill resource request[^\n]{0,200}GPU|could not find a node type to satisfy the request[^\n]{0,200}GPU|cannot be scheduled right now|Quota '[\w_]*GPU[\w_]*' exceeded|quota[^\n]{0,120}(?:GPU|gpu)|(?:GPU|gpu|accelerator)[^\n]{0,200}does not have enough resources|does not have enough resources[^\n]{0,200}(?:GPU|gpu|accelerator)/,
     description: 'The scheduler or the cloud has no GPU to give (FailedScheduling insufficient nvidia.com/gpu, Slurm node configuration, GPU quota or zone stock-out).',
   },
   {
@@ -458,7 +458,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'out-of-memory-generic',
     category: C.ALLOC,
-    pattern: /Cannot allocate memory|\bENOMEM\b|std::bad_alloc|\bout of memory\b/i,
+    pattern: /Cannot allocate memory|\bENOMEM\b|std::bad_alloc|\bout of memory\b|GC heap initialization failed/i,
     description: 'Some allocator ran out of memory (host or device, not stated).',
   },
   {
@@ -517,7 +517,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'scheduler-insufficient-resources',
     category: C.ALLOC,
     pattern:
-      /Insufficient (?:cpu|memory|ephemeral-storage|pods)\b|node had condition: \[(?:Disk|Memory|PID)Pressure\]|(?:Disk|Memory|PID)Pressure[^\n]{0,12}\bTrue\b|ZONE_RESOURCE_POOL_EXHAUSTED|does not have enough resources available|QUOTA_EXCEEDED|Quota '[\w_]+' exceeded|No available node types can fulfill resource request|InsufficientInstanceCapacity|insufficient capacity|not able to persist on disk|SkuNotAvailable|AllocationFailed/,
+      /Insufficient (?:cpu|memory|ephemeral-storage|pods)\b|node had condition: \[(?:Disk|Memory|PID)Pressure\]|(?:Disk|Memory|PID)Pressure[^\n]{0,12}\bTrue\b|ZONE_RESOURCE_POOL_EXHAUSTED|does not have enough resources available|QUOTA_EXCEEDED|Quota '[\w_]+' exceeded|No available node types can fulfill resource request|could not find a node type to satisfy the request|InsufficientInstanceCapacity|insufficient capacity|not able to persist on disk|SkuNotAvailable|AllocationFailed/,
     description: 'The scheduler or the cloud has no CPU, memory or disk to give (insufficient cpu/memory, node pressure, quota or zone stock-out).',
   },
   {
@@ -595,7 +595,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'lock-held-by-another-process',
     category: C.CLEANUP,
-    pattern: /Could not get lock \S+\. It is held by process|\bis locked by another process|can't lock file '[^'\n]{1,200}' - got timeout|lock (?:file )?(?:is )?(?:still )?held by (?:another )?process/i,
+    pattern: /Could not get lock \S+\. It is held by process|user data directory is already in use|Only one copy of \w+ should be run against|\bis locked by another process|can't lock file '[^'\n]{1,200}' - got timeout|lock (?:file )?(?:is )?(?:still )?held by (?:another )?process/i,
     description: 'A lock that another (often stale or leftover) process holds: the package manager, the VM manager, a build tool.',
   },
   {
@@ -607,7 +607,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'removal-refused-in-use',
     category: C.CLEANUP,
-    pattern: /(?:volume|container|image|network) is (?:in use|being used)|error unmounting|while attempting to delete storage|failed to shutdown shim|EPERM: operation not permitted, (?:rename|unlink|rmdir|scandir)|unable to (?:recursively )?delete path [^\n]{1,300}: AccessDenied|failed to rename [^\n]{0,200}(?:AccessDenied|Access is denied)|\[WinError 5\] Access is denied: '[^'\n]*\\(?:Temp|tmp)\\/i,
+    pattern: /(?:volume|container|image|network) is (?:in use|being used)|error unmounting|while attempting to delete storage|failed to shutdown shim|EPERM: operation not permitted, (?:rename|unlink|rmdir|scandir)|unable to (?:recursively )?delete path [^\n]{1,300}: AccessDenied|\b_rmtree_unsafe\b|onerror\(os\.(?:unlink|rmdir|remove)|has active endpoints|failed to rename [^\n]{0,200}(?:AccessDenied|Access is denied)|\[WinError 5\] Access is denied: '[^'\n]*\\(?:Temp|tmp)\\/i,
     description: 'Removing a volume, container or file was refused because something still holds it.',
   },
 
@@ -635,7 +635,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'cluster-node-lost',
     category: C.DISCONNECTION,
     pattern:
-      /Lost all workers|node (?:has )?(?:crashed|died|been marked (?:as )?dead)|\((?:Agent|agent) [Ll]ost\)|\bAgent [Ll]ost\b|\bJob disconnected\b|\bwas marked offline\b|Daemon process terminated and closed the connection|Could not connect to [\w ]{0,20}compile daemon|Disconnected \(\d+ times?\)|reconnect failed before timeout|SessionExpiredException|KeeperErrorCode = (?:Session expired|ConnectionLoss)|have not heard from server in \d+|\bis lost since its node is down|Failed to check the "should dump" flag on TCPStore|received errors while waiting for send\/recv from rank|\bNodeLost\b|stream closed to scheduler|lost connection to (?:the )?(?:scheduler|coordinator|controller|master|head node)/i,
+      /Lost all workers|node (?:has )?(?:crashed|died|been marked (?:as )?dead)|\((?:Agent|agent) [Ll]ost\)|\bAgent [Ll]ost\b|\bJob disconnected\b|disconnected: (?:not connected to DevTools|Unable to receive message from renderer)|\bDetected zombie job\b|Marked zombie job|has been blacklisted|No reply from server in \d+s|\bwas marked offline\b|Daemon process terminated and closed the connection|Could not connect to [\w ]{0,20}compile daemon|Disconnected \(\d+ times?\)|reconnect failed before timeout|SessionExpiredException|KeeperErrorCode = (?:Session expired|ConnectionLoss)|have not heard from server in \d+|\bis lost since its node is down|Failed to check the "should dump" flag on TCPStore|received errors while waiting for send\/recv from rank|\bNodeLost\b|stream closed to scheduler|lost connection to (?:the )?(?:scheduler|coordinator|controller|master|head node)/i,
     description: 'The scheduler lost the node or the worker lost the scheduler.',
   },
   {
@@ -696,6 +696,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     category: C.CRASH,
     pattern: /\bpyo3_runtime\.PanicException\b|\bPanicException: /,
     description: 'A Rust extension panicked and the panic surfaced in Python (pyo3 PanicException): a deterministic bug.',
+  },
+  {
+    name: 'runtime-internal-error',
+    category: C.CRASH,
+    pattern: /Internal CLR error|\bExecutionEngineException\b|\[trap\] out of bounds memory access|\bwasm trap\b|RuntimeError: unreachable executed/,
+    description: 'A managed or WebAssembly runtime failed inside itself (CLR internal error, wasm trap): a deterministic crash.',
   },
   {
     name: 'go-runtime-fatal-signal',
@@ -801,7 +807,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'rate-limited',
     category: C.OVERLOAD,
-    pattern: /rate[ -]?limit(?:ed|ing)?\b[^\n]{0,40}(?:exceeded|reached|hit)|exceeded the [^\n]{0,40}rate limit|\brate limited\b|(?:reached|exceeded|hit) (?:your |the |a )?[\w ]{0,20}rate limit|\btoomanyrequests\b|\bRetry-After\b|auth rate exceeded|throttled by (?:the )?(?:server|service|API)/i,
+    pattern: /rate[ -]?limit(?:ed|ing)?\b[^\n]{0,40}(?:exceeded|reached|hit)|throughput too high\. backoff and retry|exceeded the [^\n]{0,40}rate limit|\brate limited\b|(?:reached|exceeded|hit) (?:your |the |a )?[\w ]{0,20}rate limit|\btoomanyrequests\b|\bRetry-After\b|auth rate exceeded|throttled by (?:the )?(?:server|service|API)/i,
     description: 'A rate limit was exceeded.',
   },
   {
@@ -977,7 +983,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'connection-closed',
     category: C.CONNECTION,
     pattern:
-      /Connection closed by (?:remote |foreign )?(?:peer|host|server|\d)|Server disconnected|RemoteDisconnected|Remote end closed connection|server closed the connection unexpectedly|ServerDisconnectedError|RemoteProtocolError|ConnectionTerminated|Socket (?:recv|send) (?:failed|error)|socketStartConnect|\bConnect(?:ion)? to [^\n]{1,60} failed|Couldn't connect to server|Could not connect to (?:the )?(?:endpoint|server|host)|EndpointConnectionError|Cannot connect to the Docker daemon|dial (?:unix|tcp) [^\n]{0,80}(?:no such file|connection refused|connect:)|[Cc]ouldn'?t reach|couldn'?t connect to|CONNECTION FAILED|spurious network error|Could not transfer artifact|Could not GET '|Unable to load the service index|\bfetch failed\b|Failed to connect to (?!bus)|Connect failed|\bEPROTO\b|SSL routines|tlsv1 alert|RST_STREAM|StatusCode\.CANCELLED|\b1 CANCELLED\b|MaxRetriesPerRequestError|\bConnectionError\b|connectFullMesh failed|has failed due to network error|Cannot send after transport endpoint shutdown|Transport endpoint is not connected|Connection (?:was )?(?:broken|lost|dropped)|RendezvousConnectionError|connection to the C10d store has failed|Could not HEAD '|HttpErrorStatusCodeException|Socket closed|returned non-zero exit status 255|retry connect to|the remote end hung up unexpectedly|early EOF|The requested URL returned error: 5\d\d|RPC failed; curl \d+|unexpected disconnect while reading sideband|gnutls_handshake\(\) failed|CommClosedError|ProxyError|Tunnel connection failed|407 Proxy Authentication Required|unable to complete a TCP connection/,
+      /Connection closed by (?:remote |foreign )?(?:peer|host|server|\d)|Server disconnected|RemoteDisconnected|Remote end closed connection|server closed the connection unexpectedly|ServerDisconnectedError|RemoteProtocolError|ConnectionTerminated|Socket (?:recv|send) (?:failed|error)|socketStartConnect|\bConnect(?:ion)? to [^\n]{1,60} failed|Couldn't connect to server|Could not connect to (?:the )?(?:endpoint|server|host)|unable to connect to the license server|EndpointConnectionError|Cannot connect to the Docker daemon|dial (?:unix|tcp) [^\n]{0,80}(?:no such file|connection refused|connect:)|[Cc]ouldn'?t reach|couldn'?t connect to|CONNECTION FAILED|spurious network error|Could not transfer artifact|Could not GET '|Unable to load the service index|\bfetch failed\b|Failed to connect to (?!bus)|Connect failed|\bEPROTO\b|SSL routines|tlsv1 alert|RST_STREAM|StatusCode\.CANCELLED|\b1 CANCELLED\b|MaxRetriesPerRequestError|\bConnectionError\b|connectFullMesh failed|has failed due to network error|Cannot send after transport endpoint shutdown|Transport endpoint is not connected|Connection (?:was )?(?:broken|lost|dropped)|RendezvousConnectionError|connection to the C10d store has failed|Could not HEAD '|HttpErrorStatusCodeException|Socket closed|returned non-zero exit status 255|retry connect to|the remote end hung up unexpectedly|early EOF|The requested URL returned error: 5\d\d|RPC failed; curl \d+|unexpected disconnect while reading sideband|gnutls_handshake\(\) failed|CommClosedError|ProxyError|Tunnel connection failed|407 Proxy Authentication Required|unable to complete a TCP connection/,
     description: 'The connection was closed, reset or never made (peer gone, server disconnected, daemon socket missing, proxy/TLS protocol errors).',
   },
   {
@@ -1067,7 +1073,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'shared-library-missing',
     category: C.DEPENDENCY,
-    pattern: /cannot open shared object file|error while loading shared libraries|Could not load dynamic library|Library not loaded:|image not found|version `(?:GLIBC|GLIBCXX|CXXABI)_[\d.]+' not found/i,
+    pattern: /cannot open shared object file|error while loading shared libraries|Cannot load lib[\w+-]+\.so(?:\.\d+)*|Could not load dynamic library|Library not loaded:|image not found|version `(?:GLIBC|GLIBCXX|CXXABI)_[\d.]+' not found/i,
     description: 'A shared library (.so/.dylib) is missing or too old (GLIBC/GLIBCXX symbol versions), e.g. libcudart or libGL.',
   },
   {
@@ -1086,7 +1092,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'pip-no-matching-distribution',
     category: C.DEPENDENCY,
     kind: 'permanent',
-    pattern: /No matching distribution found for|Could not find a version that satisfies the requirement|nothing provides requested|there is no version of [\w.-]+==|No available formula with the name|Unable to find a match: |E: Unable to locate package|has no installation candidate|Artifact not found for name|PackagesNotFoundError/,
+    pattern: /No matching distribution found for|Could not find a version that satisfies the requirement|nothing provides requested|there is no version of [\w.-]+==|No available formula with the name|Unable to find a match: |E: Unable to locate package|has no installation candidate|Artifact not found for name|PackagesNotFoundError|\bNU1101: Unable to find package|No packages exist with this id|Could not find gem '[^'\n]+' in any of the sources/,
     description: 'The requested package or version does not exist on the index.',
   },
   {
@@ -1239,6 +1245,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     description: 'Credentials are missing, expired or lack a permission (cloud SDKs, databases, SSH host keys, git): fix the environment.',
   },
   {
+    name: 'package-not-found',
+    category: C.DEPENDENCY,
+    pattern: /\b[Pp]ackage '[^'\n]{1,80}' not found\b|No package '[^'\n]{1,80}' found|Make sure (?:that )?(?:the )?test project has a nuget reference of package/,
+    description: 'A package the build or the runner looks for is not installed (pkg-config, ROS, the .NET test SDK).',
+  },
+  {
     name: 'no-tests-collected',
     category: C.CONFIGURATION,
     pattern:
@@ -1269,6 +1281,12 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     category: C.CONFIGURATION,
     pattern: /\bcode = (?:PermissionDenied|Unauthenticated|FailedPrecondition|InvalidArgument|OutOfRange|Unimplemented)\b|StatusCode\.(?:PERMISSION_DENIED|UNAUTHENTICATED|FAILED_PRECONDITION|INVALID_ARGUMENT|OUT_OF_RANGE|UNIMPLEMENTED)\b|\b(?:7 PERMISSION_DENIED|16 UNAUTHENTICATED|9 FAILED_PRECONDITION|3 INVALID_ARGUMENT|12 UNIMPLEMENTED)\b|\b(?:PERMISSION_DENIED|UNAUTHENTICATED|FAILED_PRECONDITION):/,
     description: 'gRPC statuses that name the caller as wrong: permission, authentication, precondition, argument, an unimplemented method (client and server disagree).',
+  },
+  {
+    name: 'data-file-not-found',
+    category: C.CONFIGURATION,
+    pattern: /No such file or directory: '[^'\n]{0,200}\.(?:pickle|pkl|csv|tsv|json|jsonl|ya?ml|toml|txt|in|dat|h5|hdf5|npy|npz|pt|pth|ckpt|safetensors|onnx|parquet|png|jpe?g|wav|mp4|tfrecords?)'|Fortran runtime error: Cannot open file|forrtl: severe \(29\): file not found|The license file cannot be found/,
+    description: 'A data, config or input file the run names is not there (the path is the user\'s to fix), not a missing library.',
   },
   {
     name: 'offline-mode-without-cache',
