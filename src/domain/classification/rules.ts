@@ -207,7 +207,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'amdgpu-reset-or-hang',
     category: C.HW_PERFORMANCE,
-    pattern: /amdgpu[^\n]{0,80}(?:GPU reset|ring \S+ timeout|job timed? ?out|GPU fault detected|VM_L2_PROTECTION_FAULT)|amdgpu_job_timedout|GPU reset begin|HW_EXCEPTION|GPU Hang/i,
+    pattern: /HW Exception by GPU node-\d+|reason ?:GPU Hang|Core halted unexpectedly|Accelerator device halted|amdgpu[^\n]{0,80}(?:GPU reset|ring \S+ timeout|job timed? ?out|GPU fault detected|VM_L2_PROTECTION_FAULT)|amdgpu_job_timedout|GPU reset begin|HW_EXCEPTION|GPU Hang/i,
     description: 'The AMD kernel driver reset a hung GPU or logged a GPU fault: a sick device or driver.',
   },
   {
@@ -255,7 +255,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'scheduler-insufficient-gpu',
     category: C.HW_AVAILABILITY,
     pattern:
-      /Insufficient (?:[\w.-]+\/)?(?:gpu|GPU|vcuda|gpu-mem|gpu-memory|mig-\S+)|gres\/gpu count reported lower than configured|nodes are available:[^\n]{0,300}(?:nvidia\.com|amd\.com|\/gpu|GPU)|Requested node configuration is not available|ReqNodeNotAvail|No available node types can fulfill resource request[^\n]{0,200}GPU|could not find a node type to satisfy the request[^\n]{0,200}GPU|cannot be scheduled right now|Quota '[\w_]*GPU[\w_]*' exceeded|quota[^\n]{0,120}(?:GPU|gpu)|(?:GPU|gpu|accelerator)[^\n]{0,200}does not have enough resources|does not have enough resources[^\n]{0,200}(?:GPU|gpu|accelerator)/,
+      /Insufficient (?:[\w.-]+\/)?(?:gpu|GPU|vcuda|gpu-mem|gpu-memory|mig-\S+)|gres\/gpu count reported lower than configured|not enough gpu fitted on this node|nodes are available:[^\n]{0,300}(?:nvidia\.com|amd\.com|\/gpu|GPU)|Requested node configuration is not available|ReqNodeNotAvail|No available node types can fulfill resource request[^\n]{0,200}GPU|could not find a node type to satisfy the request[^\n]{0,200}GPU|cannot be scheduled right now|Quota '[\w_]*GPU[\w_]*' exceeded|quota[^\n]{0,120}(?:GPU|gpu)|(?:GPU|gpu|accelerator)[^\n]{0,200}does not have enough resources|does not have enough resources[^\n]{0,200}(?:GPU|gpu|accelerator)/,
     description: 'The scheduler or the cloud has no GPU to give (FailedScheduling insufficient nvidia.com/gpu, Slurm node configuration, GPU quota or zone stock-out).',
   },
   {
@@ -357,7 +357,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
     name: 'device-op-unsupported',
     category: C.HW_CAPABILITY,
     kind: 'validation',
-    pattern: /not (?:currently )?implemented for the '?(?:MPS|XPU|HIP|TPU)'? device|MPS framework doesn't support|(?:is )?not supported (?:on|by) (?:the )?(?:MPS|XPU|TPU)\b|not supported on this (?:device|GPU|platform)/,
+    pattern: /not (?:currently )?implemented for the '?(?:MPS|XPU|HIP|TPU)'? device|data type is unsupported on current platform|MPS framework doesn't support|(?:is )?not supported (?:on|by) (?:the )?(?:MPS|XPU|TPU)\b|not supported on this (?:device|GPU|platform)/,
     description: 'The software lacks an operation or dtype on this accelerator backend (MPS, XPU, TPU): a build or code change, like a binary without the architecture.',
   },
   {
@@ -662,7 +662,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'shared-library-cannot-open',
     category: C.DEPENDENCY,
-    pattern: /cannot open shared object file: No such file or directory/,
+    pattern: /cannot open shared object file: No such file or directory|because the SSL module is not available/,
     description: 'A shared library is not installed: named before the abort or segfault that it causes.',
   },
 
@@ -771,7 +771,7 @@ export const BUILT_IN_RULE_DEFINITIONS: readonly RuleDefinition[] = [
   {
     name: 'port-still-bound',
     category: C.CLEANUP,
-    pattern: /[Aa]ddress already in use|\bAddress in use\b|Only one usage of each socket address|Port \d+ was already in use|couldn'?t bind [^\n]{0,40}socket|\[Errno 98\]|\bEADDRINUSE\b|port is already allocated|bind: address already in use/,
+    pattern: /[Aa]ddress already in use|\bAddress in use\b|java\.net\.BindException|Only one usage of each socket address|Port \d+ was already in use|couldn'?t bind [^\n]{0,40}socket|\[Errno 98\]|\bEADDRINUSE\b|port is already allocated|bind: address already in use/,
     description: 'The port is still bound by a previous or concurrent run on this host (EADDRINUSE): free it or pick another.',
   },
   {
