@@ -253,7 +253,7 @@ function excerptOf(text: string): string {
 function matchRule(rule: CompiledRule, ev: Evidence): string | undefined {
   if (rule.exitCodes && (ev.exitCode === undefined || !rule.exitCodes.has(ev.exitCode))) return undefined;
   // An exit code read from the text is a fallback for the exit-code rules alone, not evidence for a phrase rule.
-  if (rule.exitCodes && rule.pattern && ev.exitFromText) return undefined;
+  if ((rule.exitCodes || rule.signals) && (rule.pattern || rule.exceptionTypes) && ev.exitFromText) return undefined;
   if (rule.signals && (ev.signal === undefined || !rule.signals.has(ev.signal))) return undefined;
   if (rule.exceptionTypes) {
     let any = false;
