@@ -43,8 +43,10 @@ function figures(entries: readonly FamilyEntry[], model: LinearModel | undefined
       confusion.set(key, (confusion.get(key) ?? 0) + 1);
     }
     // A held-out family's misses stay unread: whoever writes rules from this output must not see them.
-    if ((!okC || !okK) && heldOutFamilies.has(e.family)) hiddenMisses += 1;
-    else if (!okC || !okK) misses.push(`  [${e.family}] ${short(e.category)}/${e.kind} got ${short(got.category)}/${got.kind} by ${got.rule}${got.decidedBy === 'model' ? ` ${got.confidence}` : ''}: ${e.message.replace(/\s+/g, ' ').slice(0, 140)}`);
+    if (!okC || !okK) {
+      if (heldOutFamilies.has(e.family)) hiddenMisses += 1;
+      else misses.push(`  [${e.family}] ${short(e.category)}/${e.kind} got ${short(got.category)}/${got.kind} by ${got.rule}${got.decidedBy === 'model' ? ` ${got.confidence}` : ''}: ${e.message.replace(/\s+/g, ' ').slice(0, 140)}`);
+    }
   }
   f.confusions = [...confusion].sort((a, b) => b[1] - a[1]).slice(0, 10);
   const pct = (n: number, d: number): string => `${((100 * n) / Math.max(1, d)).toFixed(1)}%`;
